@@ -1,0 +1,128 @@
+"""Builds Keras models from `ConvNetSpec`s."""
+
+from __future__ import annotations
+
+import keras
+
+from kerascnn.layers import (
+    GlobalSumPooling2D,
+    RectifiedFeatureMap,
+    RGBToGrayscale,
+    SumPooling2D,
+)
+from kerascnn.spec import ConvBlockSpec, ConvNetSpec, HeadSpec
+
+_POOLING_LAYERS = {
+    "max": keras.layers.MaxPooling2D,
+    "sum": SumPooling2D,
+    "average": keras.layers.AveragePooling2D,
+}
+_GLOBAL_POOLING_LAYERS = {
+    "global_average": keras.layers.GlobalAveragePooling2D,
+    "global_max": keras.layers.GlobalMaxPooling2D,
+    "global_sum": GlobalSumPooling2D,
+}
+
+
+def _conv_block(x, block: ConvBlockSpec, number: int):
+    prefix = f"block{number}"
+    for j in range(1, block.convs + 1):
+        x = keras.layers.Conv2D(
+            block.filters,
+            block.kernel_size,
+            strides=block.strides,
+            padding=block.padding,
+            # A bias before batch normalisation is cancelled by its mean.
+            use_bias=not block.batch_norm,
+            name=f"{prefix}_conv{j}",
+        )(x)
+        if block.batch_norm:
+            x = keras.layers.BatchNormalization(name=f"{prefix}_bn{j}")(x)
+        x = RectifiedFeatureMap(name=f"{prefix}_relu{j}")(x)
+    if block.pooling != "none":
+        x = _POOLING_LAYERS[block.pooling](
+            pool_size=block.pool_size,
+            strides=block.effective_pool_strides,
+            padding=block.pool_padding,
+            name=f"{prefix}_pool",
+        )(x)
+    if block.dropout:
+        x = keras.layers.Dropout(block.dropout, name=f"{prefix}_dropout")(x)
+    return x
+
+
+def _head(x, head: HeadSpec):
+    if head.pooling == "flatten":
+        x = keras.layers.Flatten(name="flatten")(x)
+    else:
+        x = _GLOBAL_POOLING_LAYERS[head.pooling](name="global_pool")(x)
+    for k, units in enumerate(head.dense, start=1):
+        if head.dropout:
+            x = keras.layers.Dropout(head.dropout, name=f"fc{k}_dropout")(x)
+        x = keras.layers.Dense(units, activation="relu", name=f"fc{k}")(x)
+    if head.dropout:
+        x = keras.layers.Dropout(head.dropout, name="predictions_dropout")(x)
+    # NOTE: float32 so that softmax stays stable under mixed precision.
+    return keras.layers.Dense(
+        head.num_classes, activation=head.activation, name="predictions", dtype="float32"
+    )(x)
+
+
+@keras.saving.register_keras_serializable(package="kerascnn")
+class ConvNet(keras.Model):
+    """A functional Keras model built from a `ConvNetSpec`.
+
+    It takes raw pixels (0-255, float32, channels last), preprocesses them
+    in the graph, applies the conv-ReLU-pool blocks and the head. Layer names
+    are stable: `rescale`, `grayscale`, `block1_conv1`, `block1_bn1`,
+    `block1_relu1`, `block1_pool`, `block1_dropout`, ..., `flatten` or
+    `global_pool`, `fc1`, `predictions`.
+
+    Its config is the spec alone, so a saved model rebuilds from data and
+    `model.spec` is there after loading.
+
+    Args:
+        spec: A `ConvNetSpec` or its dict.
+        **kwargs: Passed to `keras.Model` (for example `trainable`).
+    """
+
+    def __init__(self, spec: ConvNetSpec | dict, **kwargs):
+        spec = spec if isinstance(spec, ConvNetSpec) else ConvNetSpec.from_dict(spec)
+        kwargs.pop("name", None)  # the spec names the model
+        image = keras.Input(
+            shape=(spec.input.height, spec.input.width, spec.input.channels),
+            dtype="float32",
+            name="image",
+        )
+        x = keras.layers.Rescaling(spec.input.scale, spec.input.offset, name="rescale")(image)
+        if spec.input.grayscale:
+            x = RGBToGrayscale(name="grayscale")(x)
+        for number, block in enumerate(spec.blocks, start=1):
+            x = _conv_block(x, block, number)
+        outputs = _head(x, spec.head)
+        super().__init__(inputs=image, outputs=outputs, name=spec.name, **kwargs)
+        self.spec = spec
+
+    def get_config(self):
+        return {"spec": self.spec.to_dict(), "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def build_model(spec: ConvNetSpec | dict) -> ConvNet:
+    """Builds the Keras model a spec describes.
+
+    Args:
+        spec: A `ConvNetSpec`, or its dict (as from `ConvNetSpec.to_dict`).
+
+    Returns:
+        A `ConvNet` (a functional `keras.Model`) taking raw pixels.
+
+    Example:
+    >>> model = build_model(ConvNetSpec(blocks=[{"filters": 8}]))
+    >>> model.get_layer("block1_relu1")
+    <RectifiedFeatureMap name=block1_relu1, built=True>
+    """
+    return ConvNet(spec)

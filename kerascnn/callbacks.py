@@ -1,0 +1,90 @@
+"""Keras callbacks that report what the network's feature maps do."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from kerascnn.layers import RectifiedFeatureMap
+
+
+def rectified_feature_map_layers(model: keras.Model) -> list[RectifiedFeatureMap]:
+    """Every `RectifiedFeatureMap` layer of a model (nested models included)."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            found.extend(rectified_feature_map_layers(layer))
+        elif isinstance(layer, RectifiedFeatureMap):
+            found.append(layer)
+    return found
+
+
+class FeatureMapStatistics(keras.callbacks.Callback):
+    """Logs statistics of every rectified feature map during training.
+
+    At the end of an epoch it runs a fixed probe batch through the model in
+    inference mode and adds, per `RectifiedFeatureMap` layer, entries such as
+    `block1_relu1_sparsity` and `block1_relu1_mean_activation` to the epoch's
+    logs, so they appear in the progress bar, `History`, `CSVLogger` and
+    TensorBoard like any metric. The training step itself is unchanged: the
+    statistics cost one forward pass of the probe batch per epoch, on every
+    Keras backend.
+
+    Args:
+        images: A batch of raw input images (array or tensor), the probe.
+        statistics: Which of `RectifiedFeatureMap.statistics()` to log.
+        every_n_epochs: Log every n-th epoch.
+
+    Example:
+    >>> model.fit(x, y, callbacks=[FeatureMapStatistics(x[:256])])
+    """
+
+    def __init__(
+        self,
+        images,
+        statistics=("sparsity", "mean_activation"),
+        every_n_epochs: int = 1,
+    ):
+        super().__init__()
+        known = ("sparsity", "mean_activation", "max_activation", "dead_channel_fraction")
+        unknown = [s for s in statistics if s not in known]
+        if unknown:
+            raise ValueError(
+                f"Unknown statistics {unknown}; choose from {list(known)}. "
+                f"Received: statistics={statistics!r}"
+            )
+        if not isinstance(every_n_epochs, int) or every_n_epochs < 1:
+            raise ValueError(
+                "`every_n_epochs` must be a positive integer. "
+                f"Received: every_n_epochs={every_n_epochs!r}"
+            )
+        self.images = np.asarray(images)
+        self.statistics = tuple(statistics)
+        self.every_n_epochs = every_n_epochs
+        self._probe = None
+
+    def on_train_begin(self, logs=None):
+        layers = rectified_feature_map_layers(self.model)
+        if not layers:
+            raise ValueError(
+                f"Model '{self.model.name}' has no RectifiedFeatureMap layer to report on; "
+                "use kerascnn.layers.RectifiedFeatureMap as the ReLU after each convolution."
+            )
+        try:
+            outputs = [layer.output for layer in layers]
+        except (AttributeError, ValueError) as error:
+            raise ValueError(
+                "FeatureMapStatistics needs a functional or Sequential model whose "
+                f"feature maps are graph outputs; model '{self.model.name}' is not one: {error}"
+            ) from None
+        self._names = [layer.name for layer in layers]
+        self._probe = keras.Model(self.model.inputs, outputs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or (epoch + 1) % self.every_n_epochs:
+            return
+        maps = self._probe(self.images, training=False)
+        for name, fmap in zip(self._names, maps, strict=True):
+            stats = RectifiedFeatureMap.statistics(fmap)
+            for key in self.statistics:
+                logs[f"{name}_{key}"] = float(keras.ops.convert_to_numpy(stats[key]))

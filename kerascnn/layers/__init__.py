@@ -1,0 +1,21 @@
+"""Custom Keras layers: sum pooling, rectified feature maps, preprocessing."""
+
+from kerascnn.layers.global_sum_pooling import (
+    GlobalSumPooling1D,
+    GlobalSumPooling2D,
+    GlobalSumPooling3D,
+)
+from kerascnn.layers.grayscale import RGBToGrayscale
+from kerascnn.layers.rectified_feature_map import RectifiedFeatureMap
+from kerascnn.layers.sum_pooling import SumPooling1D, SumPooling2D, SumPooling3D
+
+__all__ = [
+    "GlobalSumPooling1D",
+    "GlobalSumPooling2D",
+    "GlobalSumPooling3D",
+    "RGBToGrayscale",
+    "RectifiedFeatureMap",
+    "SumPooling1D",
+    "SumPooling2D",
+    "SumPooling3D",
+]
