@@ -27,9 +27,10 @@ class BaseSumPooling(keras.layers.Layer):
     ones. It is exact by construction for both paddings, runs as fast as
     average pooling on CPU, and converts to a single `DEPTHWISE_CONV_2D` in
     TFLite, which int8 delegates run well (average pooling times the window
-    area would lower to `AVERAGE_POOL_2D` + `MUL`). 3D inputs, for which
-    there is no depthwise convolution, fold the channels into the batch and
-    use a one-channel 3D convolution.
+    area would lower to `AVERAGE_POOL_2D` + `MUL`). 3D inputs (no depthwise
+    convolution exists) and unequal strides (TensorFlow's depthwise kernel
+    refuses them) fold the channels into the batch and use a one-channel
+    convolution instead.
 
     Args:
         pool_size: Int or tuple of ints, the window size.
@@ -80,8 +81,8 @@ class BaseSumPooling(keras.layers.Layer):
         )
 
     def call(self, inputs):
-        if self.pool_dimensions == 3:
-            return self._sum_pool_3d(inputs)
+        if self.pool_dimensions == 3 or len(set(self.strides)) > 1:
+            return self._sum_pool_folded(inputs)
         channels = inputs.shape[self._channel_axis]
         kernel = ops.ones((*self.pool_size, channels, 1), dtype=inputs.dtype)
         return ops.depthwise_conv(
@@ -92,28 +93,20 @@ class BaseSumPooling(keras.layers.Layer):
             data_format=self.data_format,
         )
 
-    def _sum_pool_3d(self, inputs):
+    def _sum_pool_folded(self, inputs):
+        """Sum pooling as a one-channel convolution over channels folded into the batch."""
+        dims = self.pool_dimensions
         if self.data_format == "channels_last":
-            inputs = ops.transpose(inputs, (0, 4, 1, 2, 3))
+            inputs = ops.transpose(inputs, (0, dims + 1, *range(1, dims + 1)))
         shape = ops.shape(inputs)
-        batch, channels = shape[0], shape[1]
-        # One channel per batch entry: the 3D convolution of that channel
-        # with a box of ones is the channel's sum pooling.
-        folded = ops.reshape(inputs, (-1, shape[2], shape[3], shape[4], 1))
+        folded = ops.reshape(inputs, (-1, *shape[2:], 1))
         kernel = ops.ones((*self.pool_size, 1, 1), dtype=inputs.dtype)
         pooled = ops.conv(
-            folded,
-            kernel,
-            strides=self.strides,
-            padding=self.padding,
-            data_format="channels_last",
+            folded, kernel, strides=self.strides, padding=self.padding, data_format="channels_last"
         )
-        pooled_shape = ops.shape(pooled)
-        outputs = ops.reshape(
-            pooled, (batch, channels, pooled_shape[1], pooled_shape[2], pooled_shape[3])
-        )
+        outputs = ops.reshape(pooled, (shape[0], shape[1], *ops.shape(pooled)[1:-1]))
         if self.data_format == "channels_last":
-            outputs = ops.transpose(outputs, (0, 2, 3, 4, 1))
+            outputs = ops.transpose(outputs, (0, *range(2, dims + 2), 1))
         return outputs
 
     def compute_output_shape(self, input_shape):
@@ -154,7 +147,7 @@ class SumPooling1D(BaseSumPooling):
     """Sum pooling for temporal data: `(batch, steps, channels)`.
 
     Args:
-        pool_size: Int, the window length. Defaults to 2.
+        pool_size: Int, the window length.
         strides: Int or None; defaults to `pool_size`.
         padding: "valid" or "same" (zeros outside the input).
         data_format: "channels_last" or "channels_first".
@@ -164,8 +157,12 @@ class SumPooling1D(BaseSumPooling):
     >>> SumPooling1D(pool_size=2, padding="same")(x)[0, :, 0]  # [3, 7, 5]
     """
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, pool_dimensions=1, **kwargs)
+    def __init__(
+        self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs
+    ):
+        super().__init__(
+            pool_size, strides, padding, data_format, pool_dimensions=1, name=name, **kwargs
+        )
 
 
 @keras.saving.register_keras_serializable(package="kerascnn")
@@ -173,18 +170,22 @@ class SumPooling2D(BaseSumPooling):
     """Sum pooling for images: `(batch, height, width, channels)`.
 
     Args:
-        pool_size: Int or tuple of 2 ints. Defaults to (2, 2).
+        pool_size: Int or tuple of 2 ints, the window size.
         strides: Int, tuple of 2 ints or None; defaults to `pool_size`.
         padding: "valid" or "same" (zeros outside the input).
         data_format: "channels_last" or "channels_first".
 
     Example:
     >>> x = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
-    >>> SumPooling2D()(x)[0, :, :, 0]  # [[10, 18], [42, 50]]
+    >>> SumPooling2D(2)(x)[0, :, :, 0]  # [[10, 18], [42, 50]]
     """
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, pool_dimensions=2, **kwargs)
+    def __init__(
+        self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs
+    ):
+        super().__init__(
+            pool_size, strides, padding, data_format, pool_dimensions=2, name=name, **kwargs
+        )
 
 
 @keras.saving.register_keras_serializable(package="kerascnn")
@@ -192,17 +193,19 @@ class SumPooling3D(BaseSumPooling):
     """Sum pooling for volumes: `(batch, depth, height, width, channels)`.
 
     Args:
-        pool_size: Int or tuple of 3 ints. Defaults to (2, 2, 2).
+        pool_size: Int or tuple of 3 ints, the window size.
         strides: Int, tuple of 3 ints or None; defaults to `pool_size`.
         padding: "valid" or "same" (zeros outside the input).
         data_format: "channels_last" or "channels_first".
 
     Example:
     >>> x = np.ones((1, 4, 4, 4, 1), "float32")
-    >>> SumPooling3D()(x).shape  # (1, 2, 2, 2, 1), every value 8
+    >>> SumPooling3D(2)(x).shape  # (1, 2, 2, 2, 1), every value 8
     """
 
     def __init__(
-        self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None, **kwargs
+        self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs
     ):
-        super().__init__(pool_size, strides, padding, data_format, pool_dimensions=3, **kwargs)
+        super().__init__(
+            pool_size, strides, padding, data_format, pool_dimensions=3, name=name, **kwargs
+        )
