@@ -5,11 +5,15 @@ them load) and stays light: exporters, data loaders and plotting import
 their heavy dependencies only when they run.
 """
 
-from kerascnn import layers
-from kerascnn.builder import ConvNet, build_model
-from kerascnn.callbacks import FeatureMapStatistics
-from kerascnn.describe import ModelDescription, describe
-from kerascnn.spec import ConvBlockSpec, ConvNetSpec, HeadSpec, InputSpec, SpecError
+from kerascnn._keras_import import import_keras_without_matplotlib
+
+import_keras_without_matplotlib()
+
+from kerascnn import layers  # noqa: E402
+from kerascnn.builder import ConvNet, build_model  # noqa: E402
+from kerascnn.callbacks import FeatureMapStatistics  # noqa: E402
+from kerascnn.describe import ModelDescription, describe  # noqa: E402
+from kerascnn.spec import ConvBlockSpec, ConvNetSpec, HeadSpec, InputSpec, SpecError  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,79 @@
+"""The installed package: a light import and a working `kerascnn` command."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = {"onnx", "tf2onnx", "onnxruntime", "ai_edge_litert", "matplotlib", "tensorflow_datasets"}
+
+
+def _run(*args, stdin=None):
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, input=stdin, cwd=ROOT, check=False
+    )
+
+
+def test_import_does_not_load_heavy_dependencies():
+    code = "import kerascnn, sys; print(sorted({m.split('.')[0] for m in sys.modules} & %r))"
+    result = _run("-c", code % HEAVY)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_keras_plotting_still_works_after_import(tmp_path):
+    # kerascnn hides matplotlib while Keras imports; Keras must still plot.
+    code = (
+        "import kerascnn, keras, numpy as np; "
+        "keras.visualization.plot_image_gallery("
+        f"np.random.rand(4, 8, 8, 3), rows=2, cols=2, path={str(tmp_path / 'g.png')!r})"
+    )
+    result = _run("-c", code)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "g.png").stat().st_size > 0
+
+
+def test_cli_describes_a_spec_file():
+    result = _run("-m", "kerascnn", "describe", "docs/examples/lenet5.json")
+    assert result.returncode == 0, result.stderr
+    assert "block1_conv1" in result.stdout
+    assert "61,706" in result.stdout
+
+
+def test_cli_describe_json_reads_standard_input():
+    spec = (ROOT / "docs/examples/lenet5.json").read_text()
+    result = _run("-m", "kerascnn", "describe", "-", "--json", stdin=spec)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["total_params"] == 61_706
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ('{"blocks": [{"filters": 4}, {"filters": 0}]}', "block 2: `filters` must be a positive"),
+        ("{not json", "not valid JSON"),
+    ],
+)
+def test_cli_reports_bad_specs_without_a_traceback(spec, message):
+    result = _run("-m", "kerascnn", "describe", "-", stdin=spec)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_reports_a_missing_file():
+    result = _run("-m", "kerascnn", "describe", "no/such/spec.json")
+    assert result.returncode == 2
+    assert "No spec file at 'no/such/spec.json'" in result.stderr
+
+
+def test_console_script_is_installed():
+    scripts = Path(sys.executable).parent
+    result = subprocess.run(
+        [str(scripts / "kerascnn"), "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("kerascnn ")
