@@ -10,6 +10,7 @@ filter needs 25 and is shared across every position.
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import asdict, dataclass, field
 
 import keras
@@ -109,12 +110,15 @@ class ModelDescription:
             ratio = c.dense_params / max(c.conv_params, 1)
             text += [
                 "",
-                f"Fully connected instead of {c.conv_layer}: a neuron on the raw "
-                f"{_shape(self.input_shape)} pixels needs {c.pixels:,} weights; a filter "
-                f"of {c.conv_layer} needs {c.weights_per_filter:,}, shared across every "
-                f"position. A fully connected layer producing the same {c.units:,} values "
-                f"would have {c.dense_params:,} parameters, {ratio:,.0f}x the "
-                f"{c.conv_params:,} of {c.conv_layer}.",
+                textwrap.fill(
+                    f"Fully connected instead of {c.conv_layer}: a neuron on the raw "
+                    f"{_shape(self.input_shape)} pixels needs {c.pixels:,} weights; a filter "
+                    f"of {c.conv_layer} needs {c.weights_per_filter:,}, shared across every "
+                    f"position. A fully connected layer producing the same {c.units:,} values "
+                    f"would have {c.dense_params:,} parameters, {ratio:,.0f}x the "
+                    f"{c.conv_params:,} of {c.conv_layer}.",
+                    width=88,
+                ),
             ]
         return "\n".join(text)
 
