@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from kerascnn.sliding_window import output_length
+
 POOLING_TYPES = ("max", "sum", "average", "none")
 HEAD_POOLING_TYPES = ("flatten", "global_average", "global_max", "global_sum")
 PADDINGS = ("valid", "same")
@@ -276,16 +278,10 @@ def _block(data, number: int) -> ConvBlockSpec:
         raise (error.at(where) if error.where == "block" else error) from None
 
 
-def _output_length(length: int, window: int, stride: int, padding: str) -> int:
-    if padding == "same":
-        return math.ceil(length / stride)
-    return (length - window) // stride + 1
-
-
 def _apply_window(size, window, strides, padding, *, where, window_name, padding_name):
     """The (height, width) after a sliding window, or a `SpecError`."""
     out = tuple(
-        _output_length(n, k, s, padding) for n, k, s in zip(size, window, strides, strict=True)
+        output_length(n, k, s, padding) for n, k, s in zip(size, window, strides, strict=True)
     )
     if min(out) < 1:
         raise SpecError(

@@ -7,7 +7,6 @@ received and what would work.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import keras
@@ -63,17 +62,3 @@ def normalize_data_format(data_format) -> str:
             f"Received: data_format={data_format!r}"
         )
     return normalized
-
-
-def pooled_length(length: int | None, pool: int, stride: int, padding: str):
-    """Length of one spatial axis after a window of `pool` moved by `stride`.
-
-    Same rule as Keras and TensorFlow: "valid" keeps only whole windows,
-    "same" keeps `ceil(length / stride)` outputs by zero padding.
-    Returns None for an unknown length and a value < 1 when no window fits.
-    """
-    if length is None:
-        return None
-    if padding == "same":
-        return math.ceil(length / stride)
-    return (length - pool) // stride + 1

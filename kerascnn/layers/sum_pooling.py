@@ -9,8 +9,8 @@ from kerascnn.layers._arguments import (
     normalize_data_format,
     normalize_padding,
     normalize_tuple,
-    pooled_length,
 )
+from kerascnn.sliding_window import output_length
 
 
 class BaseSumPooling(keras.layers.Layer):
@@ -118,7 +118,7 @@ class BaseSumPooling(keras.layers.Layer):
         )
         output_shape = list(input_shape)
         for axis, pool, stride in zip(spatial_axes, self.pool_size, self.strides, strict=True):
-            length = pooled_length(input_shape[axis], pool, stride, self.padding)
+            length = output_length(input_shape[axis], pool, stride, self.padding)
             if length is not None and length < 1:
                 raise ValueError(
                     f"{self.__class__.__name__} with pool_size={self.pool_size} "
