@@ -78,7 +78,7 @@ class FeatureMapStatistics(keras.callbacks.Callback):
                 f"feature maps are graph outputs; model '{self.model.name}' is not one: {error}"
             ) from None
         self._names = [layer.name for layer in layers]
-        self._probe = keras.Model(self.model.inputs, outputs)
+        self._probe = keras.Model(self.model.input, outputs)
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None or (epoch + 1) % self.every_n_epochs:
