@@ -22,6 +22,105 @@ def _read_spec(source: str):
     return ConvNetSpec.from_json(path.read_text(encoding="utf-8"))
 
 
+def _load_model(source: str):
+    """A `.keras` file, a run folder (its best model) or a spec JSON file."""
+    import keras
+
+    path = Path(source)
+    if path.is_dir() and (path / "best.keras").is_file():
+        path = path / "best.keras"
+    if path.suffix == ".keras" and path.is_file():
+        return keras.saving.load_model(path)
+    if path.suffix == ".json":
+        from kerascnn.builder import build_model
+
+        return build_model(_read_spec(source))
+    raise FileNotFoundError(
+        f"No model at '{source}'; give a .keras file, a run folder with best.keras, "
+        "or a spec JSON file."
+    )
+
+
+def _load_data(args, image_shape):
+    from kerascnn.data import load_dataset
+
+    return load_dataset(
+        args.data,
+        image_shape=image_shape,
+        batch_size=args.batch_size,
+        validation_split=getattr(args, "validation_split", 0.0),
+        augment=getattr(args, "augment", None),
+        seed=args.seed if getattr(args, "seed", None) is not None else 0,
+        data_dir=args.data_dir,
+        manual_dir=args.manual_dir,
+        on_bad_image=args.on_bad_image,
+        max_examples=args.max_examples,
+    )
+
+
+def _train(args) -> int:
+    from kerascnn.training import TrainConfig, evaluate, train
+
+    config = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=args.optimizer,
+        learning_rate=args.lr,
+        schedule=args.schedule,
+        warmup_epochs=args.warmup_epochs,
+        weight_decay=args.weight_decay,
+        validation_split=args.validation_split,
+        augment=args.augment,
+        monitor=args.monitor,
+        seed=args.seed,
+        precision=args.precision,
+        jit_compile=args.jit_compile,
+        strategy=args.strategy,
+        cpu_replicas=args.cpu_replicas,
+    )
+    if args.strategy != "default":
+        # The strategy must exist before TensorFlow sets up its devices.
+        from kerascnn.training.distribute import make_strategy
+
+        make_strategy(args.strategy, args.cpu_replicas)
+    source = Path(args.model)
+    if source.suffix == ".json":
+        model = _read_spec(args.model)
+        image_shape = (model.input.height, model.input.width, model.input.channels)
+    else:
+        model = _load_model(args.model)
+        image_shape = tuple(model.inputs[0].shape[1:])
+    data = _load_data(args, image_shape)
+    verbose = "auto" if args.verbose is None else args.verbose
+    result = train(model, data, args.out, config, resume=args.resume, verbose=verbose)
+    print(f"trained {result.epochs_run} epoch(s) in {result.wall_time_s:.1f} s; run in {args.out}")
+    if "test" in data.splits:
+        import keras
+
+        from kerascnn import atomic_files
+
+        report = evaluate(keras.saving.load_model(result.best_model_path), data, "test")
+        atomic_files.write_json(Path(args.out) / "test_evaluation.json", report.to_dict())
+        print(
+            f"best model: test accuracy {100 * report.accuracy:.2f}% on {report.examples:,} images"
+        )
+    return 0
+
+
+def _evaluate(args) -> int:
+    from kerascnn.training import evaluate
+
+    model = _load_model(args.model)
+    data = _load_data(args, tuple(model.inputs[0].shape[1:]))
+    report = evaluate(model, data, args.split)
+    print(report)
+    if args.json:
+        from kerascnn import atomic_files
+
+        atomic_files.write_json(args.json, report.to_dict())
+    return 0
+
+
 def _describe(args) -> int:
     from kerascnn.describe import describe
 
@@ -33,15 +132,37 @@ def _describe(args) -> int:
     return 0
 
 
+def _add_data_arguments(parser, *, training: bool) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument(
+        "--data", required=True, help="tfds:NAME (e.g. tfds:mnist) or a folder of class folders"
+    )
+    group.add_argument("--data-dir", help="TFDS data directory (prepared data sets)")
+    group.add_argument("--manual-dir", help="TFDS manual directory (original files, offline)")
+    group.add_argument("--batch-size", type=int, default=128, help="global batch size")
+    group.add_argument("--max-examples", type=int, help="use at most this many examples a split")
+    group.add_argument(
+        "--on-bad-image",
+        choices=("skip", "error"),
+        default="skip",
+        help="unreadable images in a folder: skip them (counted) or stop",
+    )
+    if training:
+        group.add_argument("--validation-split", type=float, default=0.1)
+        group.add_argument("--augment", help="comma-separated: flip, crop, rotation, translation")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from kerascnn import __version__
+    from kerascnn.training.config import OPTIMIZERS, PRECISIONS, SCHEDULES, STRATEGIES
 
     parser = argparse.ArgumentParser(
         prog="kerascnn",
-        description="Build, describe and ship convolutional networks.",
+        description="Build, describe, train and ship convolutional networks.",
     )
     parser.add_argument("--version", action="version", version=f"kerascnn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
     describe = commands.add_parser(
         "describe",
         help="build a network from a spec and print each layer's shape, parameters and MACs",
@@ -49,6 +170,47 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("spec", help="a ConvNetSpec JSON file, or '-' for standard input")
     describe.add_argument("--json", action="store_true", help="print the description as JSON")
     describe.set_defaults(run=_describe)
+
+    train = commands.add_parser(
+        "train",
+        help="train a network; checkpoints every epoch, resumes with --resume",
+    )
+    train.add_argument("model", help="a spec JSON file or a .keras model to train further")
+    train.add_argument("--out", required=True, help="the run folder")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    _add_data_arguments(train, training=True)
+    runs = train.add_argument_group("training")
+    runs.add_argument("--epochs", type=int, default=10)
+    runs.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    runs.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    runs.add_argument("--schedule", choices=SCHEDULES, default="cosine")
+    runs.add_argument("--warmup-epochs", type=int, default=0)
+    runs.add_argument("--weight-decay", type=float, default=0.0)
+    runs.add_argument("--monitor", default="val_accuracy", help="metric that picks best.keras")
+    runs.add_argument("--seed", type=int, help="make the run reproducible")
+    runs.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        help="0 silent, 1 progress bar, 2 one line an epoch (default: bar on a terminal)",
+    )
+    scale = train.add_argument_group("scale")
+    scale.add_argument("--precision", choices=PRECISIONS, default="float32")
+    scale.add_argument("--jit-compile", action="store_true", help="compile with XLA")
+    scale.add_argument("--strategy", choices=STRATEGIES, default="default")
+    scale.add_argument(
+        "--cpu-replicas", type=int, help="with --strategy mirrored and no GPU: logical CPUs"
+    )
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="accuracy, per-class accuracy and confusion matrix of a model"
+    )
+    evaluate.add_argument("model", help="a .keras model or a run folder (its best.keras)")
+    evaluate.add_argument("--split", default="test", help="test, validation or train")
+    evaluate.add_argument("--json", help="also write the report to this JSON file")
+    _add_data_arguments(evaluate, training=False)
+    evaluate.set_defaults(run=_evaluate)
     return parser
 
 
@@ -57,9 +219,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"kerascnn {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except RuntimeError as error:
+        from kerascnn.training import TrainingDiverged
+
+        if not isinstance(error, TrainingDiverged):
+            raise
+        print(f"kerascnn {args.command}: {error}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -1,0 +1,97 @@
+"""`ImageDataset`: the batched tf.data splits of one image-classification source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import tensorflow as tf
+
+from kerascnn.data.augmentation import build_augmentation
+
+SPLITS = ("train", "validation", "test")
+
+
+class DataError(ValueError):
+    """A data source that cannot be loaded, with what to do about it."""
+
+
+@dataclass(frozen=True)
+class ImageDataset:
+    """Batched, prefetched splits of raw images (float32, 0-255) and int labels.
+
+    Attributes:
+        source: Where the data came from (`tfds:mnist`, a folder path).
+        class_names: Label names, index = label.
+        image_shape: (height, width, channels) of every image.
+        splits: `tf.data.Dataset`s by split name ("train", "validation",
+            "test"); each yields `(images, labels)` batches.
+        sizes: Number of examples of each split.
+        skipped_files: Image files that could not be read and were skipped.
+    """
+
+    source: str
+    class_names: tuple[str, ...]
+    image_shape: tuple[int, int, int]
+    splits: dict
+    sizes: dict
+    skipped_files: tuple[str, ...] = field(default=())
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def split(self, name: str) -> tf.data.Dataset:
+        """The named split, or a `DataError` listing the ones there are."""
+        if name not in self.splits:
+            raise DataError(
+                f"{self.source} has no '{name}' split; it has: {', '.join(self.splits)}."
+            )
+        return self.splits[name]
+
+    @property
+    def train(self) -> tf.data.Dataset:
+        return self.split("train")
+
+    @property
+    def validation(self) -> tf.data.Dataset:
+        return self.split("validation")
+
+    @property
+    def test(self) -> tf.data.Dataset:
+        return self.split("test")
+
+
+def finish_split(
+    examples: tf.data.Dataset,
+    *,
+    training: bool,
+    batch_size: int,
+    image_shape: tuple[int, int, int],
+    augment=None,
+    seed: int | None = None,
+    cache: bool = True,
+) -> tf.data.Dataset:
+    """Caches, shuffles, batches, augments and prefetches decoded examples.
+
+    `examples` yields `(uint8 image of image_shape, int label)`. Images stay
+    uint8 until batched so that the in-memory cache holds one byte a pixel.
+    """
+    if cache:
+        examples = examples.cache()
+    if training:
+        # NOTE: sources arrive in random order (TFDS shuffles when preparing,
+        # folders are shuffled by file), so a 10k window reshuffles each epoch
+        # well while the first batch waits for 10k examples, not all of them.
+        examples = examples.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
+    batches = examples.batch(batch_size, num_parallel_calls=tf.data.AUTOTUNE)
+    batches = batches.map(
+        lambda images, labels: (tf.cast(images, tf.float32), labels),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    if training and augment:
+        augmentation = build_augmentation(augment, image_shape, seed=seed)
+        batches = batches.map(
+            lambda images, labels: (augmentation(images, training=True), labels),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return batches.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,168 @@
+"""`load_dataset`: one entry point for TFDS names and image folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tensorflow as tf
+
+from kerascnn.data.dataset import DataError, ImageDataset, finish_split
+from kerascnn.data.images import check_channels_convertible, to_image_shape
+
+TFDS_PREFIX = "tfds:"
+
+
+def _check_arguments(batch_size, validation_split, on_bad_image, max_examples, image_shape):
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise DataError(
+            f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}"
+        )
+    if not 0 <= validation_split < 1:
+        raise DataError(
+            f"`validation_split` must be in [0, 1). Received: validation_split={validation_split!r}"
+        )
+    if on_bad_image not in ("skip", "error"):
+        raise DataError(
+            f"`on_bad_image` must be 'skip' or 'error'. Received: on_bad_image={on_bad_image!r}"
+        )
+    if max_examples is not None and (not isinstance(max_examples, int) or max_examples < 1):
+        raise DataError(
+            f"`max_examples` must be a positive integer. Received: max_examples={max_examples!r}"
+        )
+    if image_shape is not None and (
+        len(image_shape) != 3
+        or not all(isinstance(d, int) and d > 0 for d in image_shape)
+        or image_shape[-1] not in (1, 3)
+    ):
+        raise DataError(
+            "`image_shape` must be (height, width, channels) of positive integers, with "
+            f"1 or 3 channels. Received: image_shape={image_shape!r}"
+        )
+
+
+def _without_alpha(shape) -> tuple[int, int, int]:
+    height, width, channels = shape
+    return height, width, {2: 1, 4: 3}.get(channels, channels)
+
+
+def load_dataset(
+    source: str,
+    *,
+    image_shape: tuple[int, int, int] | None = None,
+    batch_size: int = 64,
+    validation_split: float = 0.1,
+    augment=None,
+    seed: int = 0,
+    data_dir: str | None = None,
+    manual_dir: str | None = None,
+    on_bad_image: str = "skip",
+    max_examples: int | None = None,
+    cache: bool = True,
+) -> ImageDataset:
+    """Loads an image-classification data set as batched tf.data splits.
+
+    Args:
+        source: `"tfds:NAME"` for a TensorFlow Datasets data set (for example
+            `tfds:mnist`, `tfds:fashion_mnist`), or the path of a folder with
+            one sub-folder per class (PNG, JPEG, BMP, GIF), optionally split
+            into `train/`, `validation/` (or `val/`) and `test/` folders.
+        image_shape: (height, width, channels) to resize and convert every
+            image to, usually the model's input; None keeps the data set's own.
+        batch_size: Examples per batch.
+        validation_split: Fraction of the training examples held out for
+            validation when the source has no validation split.
+        augment: Augmentations for the train split: a list or comma-separated
+            string of "flip", "crop", "rotation", "translation".
+        seed: Seed of the shuffling, the validation cut and augmentation.
+        data_dir: TFDS data directory (where prepared data sets live).
+        manual_dir: TFDS manual directory holding the data set's original
+            files, to prepare it with no network.
+        on_bad_image: For folders, "skip" unreadable or corrupt image files
+            (with a warning; listed in `skipped_files`) or "error".
+        max_examples: Keep at most this many examples of each split.
+        cache: Keep decoded images in memory after the first pass.
+
+    Returns:
+        An `ImageDataset`: `train`, `validation`, `test` (where the source has
+        them) yield `(float32 images 0-255, int labels)` batches.
+
+    Raises:
+        DataError: a missing or empty folder, a single class, unreadable
+            images with `on_bad_image="error"`, an unknown TFDS name, images
+            whose channels cannot be converted; each says what to do.
+
+    Example:
+    >>> data = load_dataset("tfds:mnist", manual_dir="../shared/datasets/mnist")
+    >>> images, labels = next(iter(data.train))
+    """
+    _check_arguments(batch_size, validation_split, on_bad_image, max_examples, image_shape)
+    if source.startswith(TFDS_PREFIX):
+        from kerascnn.data.tfds_source import load_tfds_splits
+
+        name = source[len(TFDS_PREFIX) :]
+        raw, sizes, class_names, native_shape = load_tfds_splits(
+            name,
+            data_dir=data_dir,
+            manual_dir=manual_dir,
+            validation_split=validation_split,
+            max_examples=max_examples,
+        )
+        check_channels_convertible(native_shape[-1], source)
+        if image_shape is None:
+            if None in native_shape:
+                raise DataError(
+                    f"{source} has images of varying size; pass image_shape=(height, width, "
+                    "channels) to resize them."
+                )
+            image_shape = _without_alpha(native_shape)
+        examples = {
+            split: ds.map(
+                lambda image, label: (to_image_shape(image, image_shape), tf.cast(label, tf.int32)),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
+            for split, ds in raw.items()
+        }
+        skipped = ()
+    else:
+        from kerascnn.data.folder_source import (
+            examples_from_files,
+            first_image_shape,
+            load_folder_splits,
+        )
+
+        root = Path(source)
+        splits, class_names, skipped = load_folder_splits(
+            root,
+            validation_split=validation_split,
+            seed=seed,
+            on_bad_image=on_bad_image,
+            max_examples=max_examples,
+        )
+        if image_shape is None:
+            image_shape = _without_alpha(first_image_shape(splits["train"][0]))
+        examples = {
+            split: examples_from_files(files, labels, image_shape)
+            for split, (files, labels) in splits.items()
+        }
+        sizes = {split: len(files) for split, (files, _) in splits.items()}
+
+    image_shape = tuple(image_shape)
+    return ImageDataset(
+        source=source,
+        class_names=tuple(class_names),
+        image_shape=image_shape,
+        splits={
+            split: finish_split(
+                ds,
+                training=split == "train",
+                batch_size=batch_size,
+                image_shape=image_shape,
+                augment=augment,
+                seed=seed,
+                cache=cache,
+            )
+            for split, ds in examples.items()
+        },
+        sizes=sizes,
+        skipped_files=skipped,
+    )

@@ -1,0 +1,103 @@
+"""`TrainConfig`: the settings of a training run, as plain data."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("cosine", "constant")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+STRATEGIES = ("default", "mirrored", "multi_worker")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: every field has a default that works for small CNNs.
+
+    Args:
+        epochs: Passes over the training data.
+        batch_size: Global batch size (split across replicas).
+        optimizer: "adam", "adamw" (decoupled weight decay) or "sgd"
+            (Nesterov momentum 0.9).
+        learning_rate: Peak learning rate.
+        schedule: "cosine" (decay to 0 over the run, after warmup) or
+            "constant".
+        warmup_epochs: Epochs of linear warmup to the peak learning rate.
+        weight_decay: Weight decay (adamw and sgd).
+        validation_split: Fraction of training data held out when the data
+            set has no validation split.
+        augment: Augmentations of the training images ("flip,crop", ...).
+        monitor: Metric that picks the best model (`val_accuracy`; falls
+            back to `accuracy` without validation data).
+        seed: Makes the run reproducible (weights, data order, ops); None
+            for a non-deterministic, slightly faster run.
+        precision: "float32", "mixed_float16" (GPUs) or "mixed_bfloat16".
+        jit_compile: Compile the train step with XLA.
+        strategy: "default" (one device), "mirrored" (all local GPUs, or
+            `cpu_replicas` logical CPUs) or "multi_worker" (hosts listed in
+            `TF_CONFIG`).
+        cpu_replicas: With "mirrored" and no GPU, split the CPU into this
+            many logical devices (for trying distribution on a laptop).
+    """
+
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    schedule: str = "cosine"
+    warmup_epochs: int = 0
+    weight_decay: float = 0.0
+    validation_split: float = 0.1
+    augment: str | None = None
+    monitor: str = "val_accuracy"
+    seed: int | None = None
+    precision: str = "float32"
+    jit_compile: bool = False
+    strategy: str = "default"
+    cpu_replicas: int | None = None
+
+    def __post_init__(self):
+        def positive_int(name):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+
+        def choice(name, choices):
+            value = getattr(self, name)
+            if value not in choices:
+                raise ValueError(
+                    f"`{name}` must be one of {', '.join(choices)}. Received: {name}={value!r}"
+                )
+
+        positive_int("epochs")
+        positive_int("batch_size")
+        choice("optimizer", OPTIMIZERS)
+        choice("schedule", SCHEDULES)
+        choice("precision", PRECISIONS)
+        choice("strategy", STRATEGIES)
+        if not self.learning_rate > 0:
+            raise ValueError(
+                f"`learning_rate` must be positive. Received: learning_rate={self.learning_rate!r}"
+            )
+        if not 0 <= self.warmup_epochs < self.epochs:
+            raise ValueError(
+                "`warmup_epochs` must be at least 0 and fewer than `epochs`. "
+                f"Received: warmup_epochs={self.warmup_epochs!r}, epochs={self.epochs}"
+            )
+        if self.weight_decay < 0:
+            raise ValueError(
+                f"`weight_decay` must be >= 0. Received: weight_decay={self.weight_decay!r}"
+            )
+        if self.cpu_replicas is not None:
+            positive_int("cpu_replicas")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        return cls(**data)
+
+    def replace(self, **changes) -> TrainConfig:
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,239 @@
+"""`train`: a training run that checkpoints, resumes, and scales out."""
+
+from __future__ import annotations
+
+import math
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from kerascnn import atomic_files
+from kerascnn.builder import build_model
+from kerascnn.spec import ConvNetSpec
+from kerascnn.training.checkpointing import (
+    BEST,
+    CHECKPOINT,
+    DivergenceGuard,
+    RunCheckpoint,
+    read_state,
+)
+from kerascnn.training.config import TrainConfig
+from kerascnn.training.distribute import is_chief, make_strategy, shard_by_data
+
+RUN_FILE = "run.json"
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the run stopped."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run produced.
+
+    Attributes:
+        run_dir: The run's folder.
+        history: One dict of logs per completed epoch (resumed ones included).
+        best_model_path: `best.keras`, the best model by the monitored metric.
+        epochs_run: Epochs trained by this call (after a resume, the rest).
+        wall_time_s: Seconds this call spent training.
+    """
+
+    run_dir: Path
+    history: list
+    best_model_path: Path
+    epochs_run: int
+    wall_time_s: float
+
+
+def _optimizer(config: TrainConfig, steps_per_epoch: int):
+    lr = config.learning_rate
+    if config.schedule == "cosine":
+        warmup = config.warmup_epochs * steps_per_epoch
+        lr = keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=0.0 if warmup else lr,
+            decay_steps=config.epochs * steps_per_epoch - warmup,
+            warmup_target=lr if warmup else None,
+            warmup_steps=warmup,
+        )
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(lr)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(lr, weight_decay=config.weight_decay)
+    return keras.optimizers.SGD(
+        lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay or None
+    )
+
+
+def compile_for_training(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> None:
+    """Compiles `model` with the config's optimizer, schedule and loss."""
+    from_logits = model.layers[-1].get_config().get("activation") == "linear"
+    model.compile(
+        optimizer=_optimizer(config, steps_per_epoch),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+        metrics=["accuracy"],
+        jit_compile=config.jit_compile,
+    )
+
+
+def _versions() -> dict:
+    from kerascnn import __version__
+
+    return {
+        "kerascnn": __version__,
+        "keras": keras.__version__,
+        "tensorflow": tf.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _new_model(model_or_spec, precision: str) -> keras.Model:
+    """Builds the spec, or copies the model, in the current strategy's scope."""
+    if isinstance(model_or_spec, keras.Model):
+        if not tf.distribute.has_strategy():
+            return model_or_spec
+        copy = keras.models.clone_model(model_or_spec)
+        copy.set_weights(model_or_spec.get_weights())
+        return copy
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        return build_model(model_or_spec)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def train(
+    model_or_spec: keras.Model | ConvNetSpec | dict,
+    data,
+    run_dir: str | Path,
+    config: TrainConfig | None = None,
+    *,
+    resume: bool = False,
+    verbose: int | str = "auto",
+    callbacks=(),
+) -> TrainResult:
+    """Trains a network on a data set, checkpointing every epoch.
+
+    Args:
+        model_or_spec: A `ConvNetSpec` (or its dict) to build, or a Keras
+            model (for example a preset to fine-tune).
+        data: An `ImageDataset` (from `kerascnn.data.load_dataset`) with a
+            train split and ideally a validation split.
+        run_dir: Folder for the run: `checkpoint.keras`, `best.keras`,
+            `history.csv`/`.json`, `state.json`, `run.json`.
+        config: A `TrainConfig`; its defaults suit small CNNs.
+        resume: Continue the run in `run_dir` from its last completed epoch.
+        verbose: Keras' progress display (`"auto"`, 0, 1, 2).
+        callbacks: More Keras callbacks.
+
+    Returns:
+        A `TrainResult`.
+
+    Raises:
+        FileExistsError: `run_dir` holds a run and `resume` is False.
+        TrainingDiverged: the loss became NaN or infinite.
+
+    Example:
+    >>> data = load_dataset("tfds:mnist", image_shape=(28, 28, 1))
+    >>> result = train(spec, data, "runs/lenet", TrainConfig(epochs=10, seed=1))
+    """
+    config = config or TrainConfig()
+    run_dir = Path(run_dir)
+    strategy = make_strategy(config.strategy, config.cpu_replicas)
+    chief = is_chief()
+    state = read_state(run_dir)
+    if resume and state is None:
+        raise FileNotFoundError(
+            f"Nothing to resume in '{run_dir}': it has no completed epoch ({CHECKPOINT} and "
+            "state.json). Start the run without --resume."
+        )
+    if chief and not resume and (state is not None or (run_dir / RUN_FILE).exists()):
+        raise FileExistsError(
+            f"'{run_dir}' already holds a run; continue it with --resume (resume=True) or "
+            "choose another output folder."
+        )
+    if config.seed is not None:
+        keras.utils.set_random_seed(config.seed)
+        tf.config.experimental.enable_op_determinism()
+
+    # Non-chief workers save into scratch space: saving may involve every
+    # worker, but only the chief's files are the run's.
+    write_dir = run_dir if chief else Path(tempfile.mkdtemp(prefix="kerascnn-worker-"))
+
+    train_data = data.train
+    validation = data.splits.get("validation")
+    if config.strategy == "multi_worker":
+        train_data = shard_by_data(train_data)
+        validation = shard_by_data(validation) if validation is not None else None
+    steps_per_epoch = math.ceil(data.sizes["train"] / config.batch_size)
+    monitor = config.monitor if validation is not None else config.monitor.replace("val_", "")
+
+    with strategy.scope():
+        if state is not None:
+            model = keras.saving.load_model(run_dir / CHECKPOINT, compile=True)
+            initial_epoch, history, best = state["epoch"], state["history"], state["best"]
+        else:
+            model = _new_model(model_or_spec, config.precision)
+            compile_for_training(model, config, steps_per_epoch)
+            initial_epoch, history, best = 0, [], None
+
+    if chief and state is None:
+        spec = getattr(model, "spec", None)
+        atomic_files.write_json(
+            run_dir / RUN_FILE,
+            {
+                "model": spec.to_dict() if spec is not None else model.name,
+                "data": {
+                    "source": data.source,
+                    "class_names": list(data.class_names),
+                    "image_shape": list(data.image_shape),
+                    "sizes": data.sizes,
+                },
+                "config": config.to_dict(),
+                "command": sys.argv,
+                "versions": _versions(),
+                "replicas": strategy.num_replicas_in_sync,
+            },
+        )
+
+    guard = DivergenceGuard()
+    checkpoint = RunCheckpoint(write_dir, monitor, history=history, best=best, guard=guard)
+    start = time.perf_counter()
+    try:
+        model.fit(
+            train_data,
+            validation_data=validation,
+            epochs=config.epochs,
+            initial_epoch=initial_epoch,
+            callbacks=[guard, checkpoint, *callbacks],
+            shuffle=False,  # the train split shuffles itself
+            verbose=verbose,
+        )
+    finally:
+        if not chief:
+            shutil.rmtree(write_dir, ignore_errors=True)
+    wall = time.perf_counter() - start
+    if guard.diverged_at is not None:
+        epoch, batch = guard.diverged_at
+        completed = len(checkpoint.history)
+        raise TrainingDiverged(
+            f"Training stopped at epoch {epoch}, batch {batch}: the loss became NaN or "
+            f"infinite. The last good checkpoint ({completed} completed epoch(s)) is in "
+            f"'{run_dir}'. Lower the learning rate (it is {config.learning_rate}), check the "
+            "data for invalid values, or use batch normalisation; then resume."
+        )
+    return TrainResult(
+        run_dir=run_dir,
+        history=checkpoint.history,
+        best_model_path=run_dir / BEST,
+        epochs_run=config.epochs - initial_epoch,
+        wall_time_s=wall,
+    )
