@@ -71,7 +71,15 @@ def scan_classes(root: Path, class_names: list[str] | None = None):
 
 
 def _decode(path):
-    image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+    contents = tf.io.read_file(path)
+    # NOTE: TensorFlow's default JPEG decoding (fast integer DCT) differs from
+    # libjpeg's accurate mode, which Pillow and most deployment code use, by
+    # up to 5 levels a pixel; training on it would skew against serving.
+    image = tf.cond(
+        tf.io.is_jpeg(contents),
+        lambda: tf.io.decode_jpeg(contents, dct_method="INTEGER_ACCURATE"),
+        lambda: tf.io.decode_image(contents, expand_animations=False),
+    )
     return tf.ensure_shape(image, [None, None, None])
 
 
