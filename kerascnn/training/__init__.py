@@ -1,8 +1,8 @@
 """Training and evaluation runs (imported on their own: they need TensorFlow)."""
 
 from kerascnn.training.config import TrainConfig
-from kerascnn.training.evaluate import EvaluationReport, evaluate
-from kerascnn.training.train import TrainingDiverged, TrainResult, train
+from kerascnn.training.evaluation import EvaluationReport, evaluate
+from kerascnn.training.run import TrainingDiverged, TrainResult, train
 
 __all__ = [
     "EvaluationReport",

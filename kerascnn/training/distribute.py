@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 
 import tensorflow as tf
 
 
+# A strategy owns process-wide state (devices, collectives): one per setting.
+@functools.cache
 def make_strategy(name: str, cpu_replicas: int | None = None) -> tf.distribute.Strategy:
-    """Returns the strategy a run uses.
+    """Returns the strategy a run uses, the same one for the same arguments.
 
     Args:
         name: "default" (the current device), "mirrored" (synchronous data

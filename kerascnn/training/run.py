@@ -26,6 +26,7 @@ from kerascnn.training.checkpointing import (
 )
 from kerascnn.training.config import TrainConfig
 from kerascnn.training.distribute import is_chief, make_strategy, shard_by_data
+from kerascnn.training.distributed_loop import fit_distributed
 
 RUN_FILE = "run.json"
 
@@ -208,15 +209,29 @@ def train(
     checkpoint = RunCheckpoint(write_dir, monitor, history=history, best=best, guard=guard)
     start = time.perf_counter()
     try:
-        model.fit(
-            train_data,
-            validation_data=validation,
-            epochs=config.epochs,
-            initial_epoch=initial_epoch,
-            callbacks=[guard, checkpoint, *callbacks],
-            shuffle=False,  # the train split shuffles itself
-            verbose=verbose,
-        )
+        if config.strategy == "multi_worker":
+            fit_distributed(
+                model,
+                strategy,
+                train_data,
+                validation,
+                epochs=config.epochs,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps_per_epoch,
+                global_batch_size=config.batch_size,
+                callbacks=[guard, checkpoint, *callbacks],
+                verbose=verbose,
+            )
+        else:
+            model.fit(
+                train_data,
+                validation_data=validation,
+                epochs=config.epochs,
+                initial_epoch=initial_epoch,
+                callbacks=[guard, checkpoint, *callbacks],
+                shuffle=False,  # the train split shuffles itself
+                verbose=verbose,
+            )
     finally:
         if not chief:
             shutil.rmtree(write_dir, ignore_errors=True)
