@@ -83,6 +83,11 @@ def _train(args) -> int:
         from kerascnn.training.distribute import make_strategy
 
         make_strategy(args.strategy, args.cpu_replicas)
+    if args.seed is not None:
+        import keras
+
+        # Before the data: tf.data mixes the global seed into its shuffle order.
+        keras.utils.set_random_seed(args.seed)
     source = Path(args.model)
     if source.suffix == ".json":
         model = _read_spec(args.model)
@@ -94,7 +99,9 @@ def _train(args) -> int:
     verbose = "auto" if args.verbose is None else args.verbose
     result = train(model, data, args.out, config, resume=args.resume, verbose=verbose)
     print(f"trained {result.epochs_run} epoch(s) in {result.wall_time_s:.1f} s; run in {args.out}")
-    if "test" in data.splits:
+    from kerascnn.training.distribute import is_chief
+
+    if "test" in data.splits and is_chief():
         import keras
 
         from kerascnn import atomic_files

@@ -30,8 +30,10 @@ class TrainConfig:
         augment: Augmentations of the training images ("flip,crop", ...).
         monitor: Metric that picks the best model (`val_accuracy`; falls
             back to `accuracy` without validation data).
-        seed: Makes the run reproducible (weights, data order, ops); None
-            for a non-deterministic, slightly faster run.
+        seed: Makes the run reproducible (weights, ops). For the same data
+            order too, call `keras.utils.set_random_seed(seed)` before
+            `load_dataset(..., seed=seed)` (the CLI does). None for a
+            non-deterministic, slightly faster run.
         precision: "float32", "mixed_float16" (GPUs) or "mixed_bfloat16".
         jit_compile: Compile the train step with XLA.
         strategy: "default" (one device), "mirrored" (all local GPUs, or
