@@ -63,14 +63,11 @@ def _train(args) -> int:
 
     config = TrainConfig(
         epochs=args.epochs,
-        batch_size=args.batch_size,
         optimizer=args.optimizer,
         learning_rate=args.lr,
         schedule=args.schedule,
         warmup_epochs=args.warmup_epochs,
         weight_decay=args.weight_decay,
-        validation_split=args.validation_split,
-        augment=args.augment,
         monitor=args.monitor,
         seed=args.seed,
         precision=args.precision,

@@ -26,6 +26,9 @@ class ImageDataset:
         splits: `tf.data.Dataset`s by split name ("train", "validation",
             "test"); each yields `(images, labels)` batches.
         sizes: Number of examples of each split.
+        batch_size: Examples per batch (the global batch of a distributed run).
+        options: The loading options (validation split, augmentation, seed,
+            ...), recorded with every run trained on the data.
         skipped_files: Image files that could not be read and were skipped.
     """
 
@@ -34,6 +37,8 @@ class ImageDataset:
     image_shape: tuple[int, int, int]
     splits: dict
     sizes: dict
+    batch_size: int
+    options: dict = field(default_factory=dict)
     skipped_files: tuple[str, ...] = field(default=())
 
     @property

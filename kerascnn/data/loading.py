@@ -164,5 +164,13 @@ def load_dataset(
             for split, ds in examples.items()
         },
         sizes=sizes,
+        batch_size=batch_size,
+        options={
+            "validation_split": validation_split,
+            "augment": augment,
+            "seed": seed,
+            "max_examples": max_examples,
+            "on_bad_image": on_bad_image,
+        },
         skipped_files=skipped,
     )

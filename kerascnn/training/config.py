@@ -17,7 +17,6 @@ class TrainConfig:
 
     Args:
         epochs: Passes over the training data.
-        batch_size: Global batch size (split across replicas).
         optimizer: "adam", "adamw" (decoupled weight decay) or "sgd"
             (Nesterov momentum 0.9).
         learning_rate: Peak learning rate.
@@ -25,9 +24,6 @@ class TrainConfig:
             "constant".
         warmup_epochs: Epochs of linear warmup to the peak learning rate.
         weight_decay: Weight decay (adamw and sgd).
-        validation_split: Fraction of training data held out when the data
-            set has no validation split.
-        augment: Augmentations of the training images ("flip,crop", ...).
         monitor: Metric that picks the best model (`val_accuracy`; falls
             back to `accuracy` without validation data).
         seed: Makes the run reproducible (weights, ops). For the same data
@@ -44,14 +40,11 @@ class TrainConfig:
     """
 
     epochs: int = 10
-    batch_size: int = 128
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     schedule: str = "cosine"
     warmup_epochs: int = 0
     weight_decay: float = 0.0
-    validation_split: float = 0.1
-    augment: str | None = None
     monitor: str = "val_accuracy"
     seed: int | None = None
     precision: str = "float32"
@@ -73,7 +66,6 @@ class TrainConfig:
                 )
 
         positive_int("epochs")
-        positive_int("batch_size")
         choice("optimizer", OPTIMIZERS)
         choice("schedule", SCHEDULES)
         choice("precision", PRECISIONS)

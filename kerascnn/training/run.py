@@ -156,10 +156,15 @@ def train(
             f"Nothing to resume in '{run_dir}': it has no completed epoch ({CHECKPOINT} and "
             "state.json). Start the run without --resume."
         )
-    if chief and not resume and (state is not None or (run_dir / RUN_FILE).exists()):
+    if chief and not resume and state is not None:
         raise FileExistsError(
             f"'{run_dir}' already holds a run; continue it with --resume (resume=True) or "
             "choose another output folder."
+        )
+    if chief and not resume and (run_dir / RUN_FILE).exists():
+        raise FileExistsError(
+            f"'{run_dir}' holds a run that stopped before completing an epoch, so there is "
+            "nothing to resume; delete the folder to start again, or choose another one."
         )
     if config.seed is not None:
         keras.utils.set_random_seed(config.seed)
@@ -174,7 +179,7 @@ def train(
     if config.strategy == "multi_worker":
         train_data = shard_by_data(train_data)
         validation = shard_by_data(validation) if validation is not None else None
-    steps_per_epoch = math.ceil(data.sizes["train"] / config.batch_size)
+    steps_per_epoch = math.ceil(data.sizes["train"] / data.batch_size)
     monitor = config.monitor if validation is not None else config.monitor.replace("val_", "")
 
     with strategy.scope():
@@ -197,6 +202,8 @@ def train(
                     "class_names": list(data.class_names),
                     "image_shape": list(data.image_shape),
                     "sizes": data.sizes,
+                    "batch_size": data.batch_size,
+                    **data.options,
                 },
                 "config": config.to_dict(),
                 "command": sys.argv,
@@ -218,7 +225,7 @@ def train(
                 epochs=config.epochs,
                 initial_epoch=initial_epoch,
                 steps_per_epoch=steps_per_epoch,
-                global_batch_size=config.batch_size,
+                global_batch_size=data.batch_size,
                 callbacks=[guard, checkpoint, *callbacks],
                 verbose=verbose,
             )

@@ -73,6 +73,7 @@ def _nan_data():
         image_shape=(28, 28, 1),
         splits={"train": batches},
         sizes={"train": 64},
+        batch_size=16,
     )
 
 
@@ -136,3 +137,9 @@ def test_cli_explains_bad_input(tmp_path):
     )
     assert result.returncode == 2
     assert "No folder at" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_run_that_never_completed_an_epoch_says_to_start_again(mnist_small, tmp_path):
+    (tmp_path / "run.json").write_text("{}")
+    with pytest.raises(FileExistsError, match="stopped before completing an epoch"):
+        train(SMALL_SPEC, mnist_small, tmp_path, TrainConfig(epochs=1), verbose=0)
