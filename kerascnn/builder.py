@@ -68,6 +68,21 @@ def _head(x, head: HeadSpec):
     )(x)
 
 
+def _network(spec: ConvNetSpec):
+    """The input and the output of the network a spec describes."""
+    image = keras.Input(
+        shape=(spec.input.height, spec.input.width, spec.input.channels),
+        dtype="float32",
+        name="image",
+    )
+    x = keras.layers.Rescaling(spec.input.scale, spec.input.offset, name="rescale")(image)
+    if spec.input.grayscale:
+        x = RGBToGrayscale(name="grayscale")(x)
+    for number, block in enumerate(spec.blocks, start=1):
+        x = _conv_block(x, block, number)
+    return image, _head(x, spec.head)
+
+
 @keras.saving.register_keras_serializable(package="kerascnn")
 class ConvNet(keras.Model):
     """A functional Keras model built from a `ConvNetSpec`.
@@ -78,44 +93,46 @@ class ConvNet(keras.Model):
     `block1_relu1`, `block1_pool`, `block1_dropout`, ..., `flatten` or
     `global_pool`, `fc1`, `predictions`.
 
-    Its config is the spec alone, so a saved model rebuilds from data and
-    `model.spec` is there after loading.
+    Its config is the spec and the dtype policy, so a saved model rebuilds
+    from data, in the precision it was trained in, and `model.spec` is there
+    after loading.
 
     Args:
         spec: A `ConvNetSpec` or its dict.
+        dtype: Dtype policy of the layers ("float32", "mixed_float16",
+            "mixed_bfloat16"); None means the global policy. The classifier
+            always computes in float32.
         **kwargs: Passed to `keras.Model` (for example `trainable`).
     """
 
-    def __init__(self, spec: ConvNetSpec | dict, **kwargs):
+    def __init__(self, spec: ConvNetSpec | dict, dtype=None, **kwargs):
         spec = spec if isinstance(spec, ConvNetSpec) else ConvNetSpec.from_dict(spec)
         kwargs.pop("name", None)  # the spec names the model
-        image = keras.Input(
-            shape=(spec.input.height, spec.input.width, spec.input.channels),
-            dtype="float32",
-            name="image",
-        )
-        x = keras.layers.Rescaling(spec.input.scale, spec.input.offset, name="rescale")(image)
-        if spec.input.grayscale:
-            x = RGBToGrayscale(name="grayscale")(x)
-        for number, block in enumerate(spec.blocks, start=1):
-            x = _conv_block(x, block, number)
-        outputs = _head(x, spec.head)
+        previous = keras.config.dtype_policy()
+        policy = keras.dtype_policies.get(dtype) if dtype is not None else previous
+        keras.config.set_dtype_policy(policy)
+        try:
+            image, outputs = _network(spec)
+        finally:
+            keras.config.set_dtype_policy(previous)
         super().__init__(inputs=image, outputs=outputs, name=spec.name, **kwargs)
         self.spec = spec
+        self.policy_name = policy.name
 
     def get_config(self):
-        return {"spec": self.spec.to_dict(), "trainable": self.trainable}
+        return {"spec": self.spec.to_dict(), "dtype": self.policy_name, "trainable": self.trainable}
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
 
 
-def build_model(spec: ConvNetSpec | dict) -> ConvNet:
+def build_model(spec: ConvNetSpec | dict, dtype=None) -> ConvNet:
     """Builds the Keras model a spec describes.
 
     Args:
         spec: A `ConvNetSpec`, or its dict (as from `ConvNetSpec.to_dict`).
+        dtype: Dtype policy of the layers; None means the global policy.
 
     Returns:
         A `ConvNet` (a functional `keras.Model`) taking raw pixels.
@@ -125,4 +142,4 @@ def build_model(spec: ConvNetSpec | dict) -> ConvNet:
     >>> model.get_layer("block1_relu1")
     <RectifiedFeatureMap name=block1_relu1, built=True>
     """
-    return ConvNet(spec)
+    return ConvNet(spec, dtype=dtype)

@@ -103,12 +103,7 @@ def _new_model(model_or_spec, precision: str) -> keras.Model:
         copy = keras.models.clone_model(model_or_spec)
         copy.set_weights(model_or_spec.get_weights())
         return copy
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precision)
-    try:
-        return build_model(model_or_spec)
-    finally:
-        keras.config.set_dtype_policy(previous)
+    return build_model(model_or_spec, dtype=precision)
 
 
 def train(

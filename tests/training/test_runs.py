@@ -143,3 +143,13 @@ def test_a_run_that_never_completed_an_epoch_says_to_start_again(mnist_small, tm
     (tmp_path / "run.json").write_text("{}")
     with pytest.raises(FileExistsError, match="stopped before completing an epoch"):
         train(SMALL_SPEC, mnist_small, tmp_path, TrainConfig(epochs=1), verbose=0)
+
+
+def test_mixed_precision_and_xla_options_train(mnist_small, tmp_path):
+    config = TrainConfig(epochs=1, precision="mixed_bfloat16", jit_compile=True)
+    result = train(SMALL_SPEC, mnist_small, tmp_path, config, verbose=0)
+    model = keras.saving.load_model(result.best_model_path)
+    assert model.get_layer("block1_conv1").dtype_policy.name == "mixed_bfloat16"
+    assert model.get_layer("predictions").dtype_policy.name == "float32"
+    assert np.isfinite(result.history[0]["loss"])
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
