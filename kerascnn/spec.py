@@ -174,11 +174,6 @@ class InputSpec:
                 f"grayscale=false for 1-channel input. Received: channels={self.channels}",
             )
 
-    @property
-    def network_channels(self) -> int:
-        """Channels the first convolution sees, after preprocessing."""
-        return 1 if self.grayscale else self.channels
-
 
 @dataclass(frozen=True)
 class ConvBlockSpec:
