@@ -85,6 +85,11 @@ class TrainConfig:
             )
         if self.cpu_replicas is not None:
             positive_int("cpu_replicas")
+        if self.seed is not None and self.jit_compile:
+            raise ValueError(
+                "`jit_compile=True` cannot be combined with `seed`: a seeded run uses "
+                "deterministic ops, which XLA does not provide. Drop one of them."
+            )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import platform
 import shutil
@@ -71,6 +72,26 @@ def _optimizer(config: TrainConfig, steps_per_epoch: int):
     return keras.optimizers.SGD(
         lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay or None
     )
+
+
+@contextlib.contextmanager
+def _deterministic_ops(enabled: bool):
+    """Turns TensorFlow's op determinism on for a seeded run, then back off.
+
+    NOTE: determinism is process-wide and only enabling it is public API.
+    Left on, it would slow every later run in the process and make Keras
+    silently drop `jit_compile` (XLA), so the previous state is restored.
+    """
+    from tensorflow.python.framework import config as tf_config
+
+    was_enabled = tf_config.is_op_determinism_enabled()
+    if enabled:
+        tf.config.experimental.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if enabled and not was_enabled:
+            tf_config.disable_op_determinism()
 
 
 def compile_for_training(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> None:
@@ -163,7 +184,6 @@ def train(
         )
     if config.seed is not None:
         keras.utils.set_random_seed(config.seed)
-        tf.config.experimental.enable_op_determinism()
 
     # Non-chief workers save into scratch space: saving may involve every
     # worker, but only the chief's files are the run's.
@@ -209,31 +229,33 @@ def train(
 
     guard = DivergenceGuard()
     checkpoint = RunCheckpoint(write_dir, monitor, history=history, best=best, guard=guard)
+    fit_callbacks = [guard, checkpoint, *callbacks]
     start = time.perf_counter()
     try:
-        if config.strategy == "multi_worker":
-            fit_distributed(
-                model,
-                strategy,
-                train_data,
-                validation,
-                epochs=config.epochs,
-                initial_epoch=initial_epoch,
-                steps_per_epoch=steps_per_epoch,
-                global_batch_size=data.batch_size,
-                callbacks=[guard, checkpoint, *callbacks],
-                verbose=verbose,
-            )
-        else:
-            model.fit(
-                train_data,
-                validation_data=validation,
-                epochs=config.epochs,
-                initial_epoch=initial_epoch,
-                callbacks=[guard, checkpoint, *callbacks],
-                shuffle=False,  # the train split shuffles itself
-                verbose=verbose,
-            )
+        with _deterministic_ops(config.seed is not None):
+            if config.strategy == "multi_worker":
+                fit_distributed(
+                    model,
+                    strategy,
+                    train_data,
+                    validation,
+                    epochs=config.epochs,
+                    initial_epoch=initial_epoch,
+                    steps_per_epoch=steps_per_epoch,
+                    global_batch_size=data.batch_size,
+                    callbacks=fit_callbacks,
+                    verbose=verbose,
+                )
+            else:
+                model.fit(
+                    train_data,
+                    validation_data=validation,
+                    epochs=config.epochs,
+                    initial_epoch=initial_epoch,
+                    callbacks=fit_callbacks,
+                    shuffle=False,  # the train split shuffles itself
+                    verbose=verbose,
+                )
     finally:
         if not chief:
             shutil.rmtree(write_dir, ignore_errors=True)

@@ -4,6 +4,7 @@ import json
 import signal
 import subprocess
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -147,9 +148,17 @@ def test_a_run_that_never_completed_an_epoch_says_to_start_again(mnist_small, tm
 
 def test_mixed_precision_and_xla_options_train(mnist_small, tmp_path):
     config = TrainConfig(epochs=1, precision="mixed_bfloat16", jit_compile=True)
-    result = train(SMALL_SPEC, mnist_small, tmp_path, config, verbose=0)
+    with warnings.catch_warnings():
+        # Keras warns, then trains without XLA, when it cannot honour it.
+        warnings.filterwarnings("error", message=".*jit_compile")
+        result = train(SMALL_SPEC, mnist_small, tmp_path, config, verbose=0)
     model = keras.saving.load_model(result.best_model_path)
     assert model.get_layer("block1_conv1").dtype_policy.name == "mixed_bfloat16"
     assert model.get_layer("predictions").dtype_policy.name == "float32"
     assert np.isfinite(result.history[0]["loss"])
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+
+
+def test_seed_and_xla_together_are_refused():
+    with pytest.raises(ValueError, match="cannot be combined with `seed`"):
+        TrainConfig(seed=1, jit_compile=True)
