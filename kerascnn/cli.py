@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import keras
+
 
 def _read_spec(source: str):
     from kerascnn.spec import ConvNetSpec
@@ -23,21 +25,14 @@ def _read_spec(source: str):
 
 
 def _load_model(source: str):
-    """A `.keras` file, a run folder (its best model) or a spec JSON file."""
-    import keras
-
+    """A `.keras` file, or a run folder (its best model)."""
     path = Path(source)
     if path.is_dir() and (path / "best.keras").is_file():
         path = path / "best.keras"
     if path.suffix == ".keras" and path.is_file():
         return keras.saving.load_model(path)
-    if path.suffix == ".json":
-        from kerascnn.builder import build_model
-
-        return build_model(_read_spec(source))
     raise FileNotFoundError(
-        f"No model at '{source}'; give a .keras file, a run folder with best.keras, "
-        "or a spec JSON file."
+        f"No model at '{source}'; give a .keras file or a run folder with best.keras."
     )
 
 
@@ -81,8 +76,6 @@ def _train(args) -> int:
 
         make_strategy(args.strategy, args.cpu_replicas)
     if args.seed is not None:
-        import keras
-
         # Before the data: tf.data mixes the global seed into its shuffle order.
         keras.utils.set_random_seed(args.seed)
     source = Path(args.model)
@@ -99,8 +92,6 @@ def _train(args) -> int:
     from kerascnn.training.distribute import is_chief
 
     if "test" in data.splits and is_chief():
-        import keras
-
         from kerascnn import atomic_files
 
         report = evaluate(keras.saving.load_model(result.best_model_path), data, "test")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from kerascnn.data.dataset import DataError
+
 CONVERTIBLE_CHANNELS = (1, 2, 3, 4)  # gray, gray+alpha, RGB, RGBA
 
 
 def check_channels_convertible(channels: int | None, source: str) -> None:
     """Raises a `DataError` when images of `channels` cannot become 1 or 3."""
-    from kerascnn.data.dataset import DataError
-
     if channels is not None and channels not in CONVERTIBLE_CHANNELS:
         raise DataError(
             f"{source}: its images have {channels} channels, which cannot be converted "

@@ -15,7 +15,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from kerascnn import atomic_files
+from kerascnn import __version__, atomic_files
 from kerascnn.builder import build_model
 from kerascnn.spec import ConvNetSpec
 from kerascnn.training.checkpointing import (
@@ -106,8 +106,6 @@ def compile_for_training(model: keras.Model, config: TrainConfig, steps_per_epoc
 
 
 def _versions() -> dict:
-    from kerascnn import __version__
-
     return {
         "kerascnn": __version__,
         "keras": keras.__version__,

@@ -1,6 +1,7 @@
 """tf.distribute: two logical CPUs, and two worker processes on 127.0.0.1."""
 
 import json
+import os
 import subprocess
 
 from .helpers import ROOT, free_port, kerascnn_command, run_kerascnn, write_spec
@@ -35,7 +36,7 @@ def test_multi_worker_strategy_with_two_processes(tfds_data_dir, tmp_path):
                     *_train_args(tmp_path, tfds_data_dir, run), "--strategy", "multi_worker"
                 ),
                 cwd=ROOT,
-                env={**__import__("os").environ, "TF_CONFIG": json.dumps(tf_config)},
+                env={**os.environ, "TF_CONFIG": json.dumps(tf_config)},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
