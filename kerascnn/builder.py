@@ -26,19 +26,37 @@ _GLOBAL_POOLING_LAYERS = {
 
 def _conv_block(x, block: ConvBlockSpec, number: int):
     prefix = f"block{number}"
+    # A bias before batch normalisation is cancelled by its mean.
+    use_bias = not block.batch_norm
+
+    def normalize_and_rectify(x, name):
+        if block.batch_norm:
+            x = keras.layers.BatchNormalization(name=f"{prefix}_{name.format('bn')}")(x)
+        return RectifiedFeatureMap(name=f"{prefix}_{name.format('relu')}")(x)
+
     for j in range(1, block.convs + 1):
+        if block.conv_type == "depthwise_separable":
+            # MobileNet v1: each factor has its own normalisation and ReLU.
+            x = keras.layers.DepthwiseConv2D(
+                block.kernel_size,
+                strides=block.strides,
+                padding=block.padding,
+                use_bias=use_bias,
+                name=f"{prefix}_dwconv{j}",
+            )(x)
+            x = normalize_and_rectify(x, f"dw{{}}{j}")
+            kernel_size, strides, padding = 1, 1, "valid"
+        else:
+            kernel_size, strides, padding = block.kernel_size, block.strides, block.padding
         x = keras.layers.Conv2D(
             block.filters,
-            block.kernel_size,
-            strides=block.strides,
-            padding=block.padding,
-            # A bias before batch normalisation is cancelled by its mean.
-            use_bias=not block.batch_norm,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            use_bias=use_bias,
             name=f"{prefix}_conv{j}",
         )(x)
-        if block.batch_norm:
-            x = keras.layers.BatchNormalization(name=f"{prefix}_bn{j}")(x)
-        x = RectifiedFeatureMap(name=f"{prefix}_relu{j}")(x)
+        x = normalize_and_rectify(x, f"{{}}{j}")
     if block.pooling != "none":
         x = _POOLING_LAYERS[block.pooling](
             pool_size=block.pool_size,
@@ -90,7 +108,9 @@ class ConvNet(keras.Model):
     It takes raw pixels (0-255, float32, channels last), preprocesses them
     in the graph, applies the conv-ReLU-pool blocks and the head. Layer names
     are stable: `rescale`, `grayscale`, `block1_conv1`, `block1_bn1`,
-    `block1_relu1`, `block1_pool`, `block1_dropout`, ..., `flatten` or
+    `block1_relu1`, `block1_pool`, `block1_dropout`, ..., (depthwise-separable
+    blocks add `block1_dwconv1`, `block1_dwbn1`, `block1_dwrelu1` before
+    the 1x1 `block1_conv1`), `flatten` or
     `global_pool`, `fc1`, `predictions`.
 
     Its config is the spec and the dtype policy, so a saved model rebuilds

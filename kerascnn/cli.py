@@ -25,15 +25,26 @@ def _read_spec(source: str):
 
 
 def _load_model(source: str):
-    """A `.keras` file, or a run folder (its best model)."""
+    """A `.keras` file, a run folder (its best model), a preset folder, or a zoo name."""
     path = Path(source)
     if path.is_dir() and (path / "best.keras").is_file():
         path = path / "best.keras"
     if path.suffix == ".keras" and path.is_file():
         return keras.saving.load_model(path)
-    raise FileNotFoundError(
-        f"No model at '{source}'; give a .keras file or a run folder with best.keras."
-    )
+    if path.exists() and not path.is_dir():
+        raise FileNotFoundError(
+            f"'{source}' is not a model; give a .keras file, a run folder with best.keras, "
+            "a preset folder or a zoo name (see `kerascnn models`)."
+        )
+    from kerascnn.zoo import create_model, load_preset
+
+    return load_preset(path) if path.is_dir() else create_model(source)
+
+
+def _zoo_spec(name: str):
+    from kerascnn.zoo import spec_of
+
+    return spec_of(name)
 
 
 def _load_data(args, image_shape):
@@ -50,6 +61,8 @@ def _load_data(args, image_shape):
         manual_dir=args.manual_dir,
         on_bad_image=args.on_bad_image,
         max_examples=args.max_examples,
+        classes=getattr(args, "classes", None),
+        per_class=getattr(args, "per_class", None),
     )
 
 
@@ -79,15 +92,14 @@ def _train(args) -> int:
         # Before the data: tf.data mixes the global seed into its shuffle order.
         keras.utils.set_random_seed(args.seed)
     source = Path(args.model)
-    if source.suffix == ".json":
-        model = _read_spec(args.model)
+    if source.suffix == ".json" or (source.suffix == "" and "." not in args.model):
+        model = _read_spec(args.model) if source.suffix == ".json" else _zoo_spec(args.model)
         image_shape = (model.input.height, model.input.width, model.input.channels)
     else:
         model = _load_model(args.model)
         image_shape = tuple(model.inputs[0].shape[1:])
     data = _load_data(args, image_shape)
-    verbose = "auto" if args.verbose is None else args.verbose
-    result = train(model, data, args.out, config, resume=args.resume, verbose=verbose)
+    result = train(model, data, args.out, config, resume=args.resume, verbose=_verbosity(args))
     print(f"trained {result.epochs_run} epoch(s) in {result.wall_time_s:.1f} s; run in {args.out}")
     from kerascnn.training.distribute import is_chief
 
@@ -114,6 +126,71 @@ def _evaluate(args) -> int:
 
         atomic_files.write_json(args.json, report.to_dict())
     return 0
+
+
+def _models(args) -> int:
+    from kerascnn.zoo import list_models
+
+    for name in list_models(args.pattern, pretrained=args.pretrained):
+        print(name)
+    return 0
+
+
+def _info(args) -> int:
+    from kerascnn.zoo import model_info
+
+    info = model_info(args.name)
+    if args.json:
+        print(json.dumps({**info.__dict__, "spec": info.spec.to_dict()}, indent=2))
+    else:
+        print(info)
+    return 0
+
+
+def _finetune(args) -> int:
+    from kerascnn import atomic_files
+    from kerascnn.training import evaluate
+    from kerascnn.zoo import load_preset, resolve_preset
+    from kerascnn.zoo.finetune import finetune, load_recipe
+
+    recipe = load_recipe(args.recipe, seed=args.seed)
+    if args.seed is not None:
+        keras.utils.set_random_seed(args.seed)
+    spec = resolve_preset(args.preset).spec
+    data = _load_data(args, (spec.input.height, spec.input.width, spec.input.channels))
+    model = load_preset(args.preset, num_classes=len(data.class_names))
+    result = finetune(model, data, args.out, recipe, verbose=_verbosity(args))
+    print(f"fine-tuned ({recipe.name}) in {result.wall_time_s:.1f} s; model in {result.model_path}")
+    if "test" in data.splits:
+        report = evaluate(result.model, data, "test")
+        atomic_files.write_json(Path(args.out) / "test_evaluation.json", report.to_dict())
+        print(f"test accuracy {100 * report.accuracy:.2f}% on {report.examples:,} images")
+    return 0
+
+
+def _publish(args) -> int:
+    from kerascnn.zoo.presets import PACKAGED_DIR
+    from kerascnn.zoo.publish import publish_preset
+
+    model = _load_model(args.run)
+    data = _load_data(args, tuple(model.inputs[0].shape[1:]))
+    preset = publish_preset(
+        args.run,
+        args.name,
+        args.dataset,
+        data,
+        presets_dir=args.presets_dir or PACKAGED_DIR,
+        cards_dir=args.cards,
+        description=args.description,
+        limitations=args.limitations,
+    )
+    accuracy = 100 * preset.metadata["test_accuracy"]
+    print(f"published {preset.name} to {preset.directory}: {accuracy:.2f}% test accuracy")
+    return 0
+
+
+def _verbosity(args):
+    return "auto" if args.verbose is None else args.verbose
 
 
 def _describe(args) -> int:
@@ -145,6 +222,10 @@ def _add_data_arguments(parser, *, training: bool) -> None:
     if training:
         group.add_argument("--validation-split", type=float, default=0.1)
         group.add_argument("--augment", help="comma-separated: flip, crop, rotation, translation")
+        group.add_argument("--classes", help="comma-separated class names to keep (relabelled)")
+        group.add_argument(
+            "--per-class", type=int, help="keep this many training images of each class"
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,7 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train a network; checkpoints every epoch, resumes with --resume",
     )
-    train.add_argument("model", help="a spec JSON file or a .keras model to train further")
+    train.add_argument(
+        "model", help="a zoo model name, a spec JSON file, or a .keras model to train further"
+    )
     train.add_argument("--out", required=True, help="the run folder")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
     _add_data_arguments(train, training=True)
@@ -201,11 +284,53 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "evaluate", help="accuracy, per-class accuracy and confusion matrix of a model"
     )
-    evaluate.add_argument("model", help="a .keras model or a run folder (its best.keras)")
+    evaluate.add_argument(
+        "model", help="a preset name or folder, a .keras model, or a run folder (its best.keras)"
+    )
     evaluate.add_argument("--split", default="test", help="test, validation or train")
     evaluate.add_argument("--json", help="also write the report to this JSON file")
     _add_data_arguments(evaluate, training=False)
     evaluate.set_defaults(run=_evaluate)
+
+    models = commands.add_parser("models", help="list the zoo's models (or presets)")
+    models.add_argument("pattern", nargs="?", default="*", help="shell-style, e.g. 'lenet5*'")
+    models.add_argument("--pretrained", action="store_true", help="list presets (trained weights)")
+    models.set_defaults(run=_models)
+
+    info = commands.add_parser(
+        "info", help="a zoo model's or preset's reference, size, MACs, accuracy and presets"
+    )
+    info.add_argument("name")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(run=_info)
+
+    from kerascnn.zoo.finetune import list_recipes
+
+    finetune = commands.add_parser(
+        "finetune", help="fine-tune a preset on new data with a named recipe"
+    )
+    finetune.add_argument("preset", help="a preset name (e.g. lenet5.mnist), folder or URL")
+    finetune.add_argument("--out", required=True, help="the run folder")
+    finetune.add_argument(
+        "--recipe", default="two_stage", help=f"{', '.join(list_recipes())}, or a JSON file"
+    )
+    finetune.add_argument("--seed", type=int, help="make the run reproducible")
+    finetune.add_argument("--verbose", type=int, choices=(0, 1, 2))
+    _add_data_arguments(finetune, training=True)
+    finetune.set_defaults(run=_finetune)
+
+    publish = commands.add_parser(
+        "publish", help="turn a finished training run into a preset with a measured model card"
+    )
+    publish.add_argument("run", help="the run folder (run.json, best.keras)")
+    publish.add_argument("--name", required=True, help="model.tag, e.g. lenet5.mnist")
+    publish.add_argument("--dataset", required=True, help="mnist, fashion_mnist or cifar10")
+    publish.add_argument("--presets-dir", help="default: the package's presets folder")
+    publish.add_argument("--cards", help="render the model cards into this folder (zoo/)")
+    publish.add_argument("--description", default="", help="what the preset is for")
+    publish.add_argument("--limitations", default="", help="where it fails")
+    _add_data_arguments(publish, training=False)
+    publish.set_defaults(run=_publish)
     return parser
 
 

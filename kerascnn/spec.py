@@ -21,6 +21,7 @@ from kerascnn.sliding_window import output_length
 POOLING_TYPES = ("max", "sum", "average", "none")
 HEAD_POOLING_TYPES = ("flatten", "global_average", "global_max", "global_sum")
 PADDINGS = ("valid", "same")
+CONV_TYPES = ("standard", "depthwise_separable")
 CLASSIFIER_ACTIVATIONS = ("softmax", "sigmoid", "linear")
 
 
@@ -182,6 +183,10 @@ class ConvBlockSpec:
     Args:
         filters: Number of filters of each convolution (the depth of the
             feature map it produces).
+        conv_type: "standard", or "depthwise_separable" (MobileNet's
+            factorisation: a per-channel `kernel_size` filter, then a 1x1
+            convolution mixing channels into `filters`; about
+            1/filters + 1/kernel_area of the multiply-adds).
         kernel_size: Filter size, an int or [height, width].
         strides: Convolution stride, an int or [height, width].
         padding: "same" (zero padding keeps the size at stride 1) or "valid".
@@ -195,6 +200,7 @@ class ConvBlockSpec:
     """
 
     filters: int
+    conv_type: str = "standard"
     kernel_size: Any = 3
     strides: Any = 1
     padding: str = "same"
@@ -209,6 +215,7 @@ class ConvBlockSpec:
     def __post_init__(self):
         where = "block"
         _positive_int(self.filters, where, "filters")
+        _choice(self.conv_type, CONV_TYPES, where, "conv_type")
         _set(self, "kernel_size", _pair(self.kernel_size, where, "kernel_size"))
         _set(self, "strides", _pair(self.strides, where, "strides"))
         _choice(self.padding, PADDINGS, where, "padding")

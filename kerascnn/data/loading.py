@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from kerascnn.data.dataset import DataError, ImageDataset, finish_split
 from kerascnn.data.images import check_channels_convertible, to_image_shape
+from kerascnn.data.subsets import class_ids, select_examples, select_files
 
 TFDS_PREFIX = "tfds:"
 
@@ -57,6 +58,8 @@ def load_dataset(
     manual_dir: str | None = None,
     on_bad_image: str = "skip",
     max_examples: int | None = None,
+    classes=None,
+    per_class: int | None = None,
     cache: bool = True,
 ) -> ImageDataset:
     """Loads an image-classification data set as batched tf.data splits.
@@ -80,6 +83,10 @@ def load_dataset(
         on_bad_image: For folders, "skip" unreadable or corrupt image files
             (with a warning; listed in `skipped_files`) or "error".
         max_examples: Keep at most this many examples of each split.
+        classes: Keep only these class names (a list or comma-separated
+            string), relabelled 0..n-1 in the order given, in every split.
+        per_class: Keep the first this-many training examples of each class
+            (the few-shot setting of fine-tuning); other splits are whole.
         cache: Keep decoded images in memory after the first pass.
 
     Returns:
@@ -96,6 +103,12 @@ def load_dataset(
     >>> images, labels = next(iter(data.train))
     """
     _check_arguments(batch_size, validation_split, on_bad_image, max_examples, image_shape)
+    if per_class is not None and (not isinstance(per_class, int) or per_class < 1):
+        raise DataError(
+            f"`per_class` must be a positive integer. Received: per_class={per_class!r}"
+        )
+    if isinstance(classes, str):
+        classes = [c.strip() for c in classes.split(",") if c.strip()]
     if source.startswith(TFDS_PREFIX):
         from kerascnn.data.tfds_source import load_tfds_splits
 
@@ -122,6 +135,16 @@ def load_dataset(
             )
             for split, ds in raw.items()
         }
+        if classes is not None or per_class is not None:
+            ids = class_ids(class_names, classes) if classes else list(range(len(class_names)))
+            for split in examples:
+                examples[split], sizes[split] = select_examples(
+                    examples[split],
+                    ids,
+                    len(class_names),
+                    per_class if split == "train" else None,
+                )
+            class_names = [class_names[i] for i in ids]
         skipped = ()
     else:
         from kerascnn.data.folder_source import (
@@ -138,6 +161,13 @@ def load_dataset(
             on_bad_image=on_bad_image,
             max_examples=max_examples,
         )
+        if classes is not None or per_class is not None:
+            ids = class_ids(class_names, classes) if classes else list(range(len(class_names)))
+            splits = {
+                split: select_files(files, labels, ids, per_class if split == "train" else None)
+                for split, (files, labels) in splits.items()
+            }
+            class_names = [class_names[i] for i in ids]
         if image_shape is None:
             image_shape = _without_alpha(first_image_shape(splits["train"][0]))
         examples = {
@@ -170,6 +200,8 @@ def load_dataset(
             "augment": augment,
             "seed": seed,
             "max_examples": max_examples,
+            "classes": classes,
+            "per_class": per_class,
             "on_bad_image": on_bad_image,
         },
         skipped_files=skipped,

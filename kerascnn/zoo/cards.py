@@ -1,0 +1,172 @@
+"""Model cards, rendered from measured preset metadata.
+
+A card is never edited by hand: `write_cards` renders `zoo/<preset>/README.md`
+from the preset's `metadata.json` (written by `publish_preset`, which
+measures it) and the transfer measurements in `zoo/<preset>/transfer.json`
+(written by `zoo/transfer.py`), and `zoo/README.md` as the table of every
+preset. The tests check that the committed cards are what these functions
+render, so a card cannot drift from its measurements.
+
+Run `python -m kerascnn.zoo.cards zoo` to render them again.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from kerascnn import atomic_files
+
+TRANSFER = "transfer.json"
+
+_INDEX_HEADER = """# The zoo
+
+One folder per preset (a named network with trained weights): its model card
+(what it is, data, measured accuracy, size, MACs, how to reproduce it,
+limitations) and, where measured, its fine-tuning results. The weights ship
+inside the package (`kerascnn/zoo/presets/`) and load with no network:
+
+```python
+from kerascnn.zoo import create_model
+model = create_model("lenet5.mnist")
+```
+
+Every figure here is rendered from measurements (`python -m kerascnn.zoo.cards
+zoo`); none is typed in.
+
+| preset | data | test accuracy | test images | parameters | MACs/image | input |
+|---|---|---|---|---|---|---|
+"""
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.2f}%"
+
+
+def _shape(metadata: dict) -> str:
+    return "x".join(map(str, metadata["preprocessing"]["input_shape"]))
+
+
+def render_index(all_metadata: list[dict]) -> str:
+    """`zoo/README.md`: a table of every preset."""
+    rows = [
+        f"| [`{m['name']}`]({m['name']}/README.md) | {m['dataset']['name']} | "
+        f"{_percent(m['test_accuracy'])} | {m['test_examples']:,} | {m['parameters']:,} | "
+        f"{m['macs']:,} | {_shape(m)} |"
+        for m in sorted(all_metadata, key=lambda m: m["name"])
+    ]
+    return _INDEX_HEADER + "\n".join(rows) + "\n"
+
+
+def _transfer_section(transfer: dict) -> list[str]:
+    setting = transfer["setting"]
+    lines = [
+        "## Fine-tuning",
+        "",
+        f"{setting}. Each result is the accuracy on the full test split "
+        f"({transfer['test_examples']:,} images) after the recipe; `scratch` trains the same "
+        "network from a fresh initialisation on the same images for as many epochs.",
+        "",
+        "| recipe | test accuracy | epochs | train time |",
+        "|---|---|---|---|",
+    ]
+    for name, result in transfer["results"].items():
+        lines.append(
+            f"| `{name}` | {_percent(result['test_accuracy'])} | {result['epochs']} | "
+            f"{result['wall_time_s']:.0f} s |"
+        )
+    lines += ["", "Measured with:", "", "```", transfer["command"], "```", ""]
+    return lines
+
+
+def render_card(metadata: dict, transfer: dict | None = None) -> str:
+    """A preset's model card (markdown)."""
+    m = metadata
+    training = m["training"]
+    config = training["config"]
+    per_class = sorted(m["per_class_accuracy"].items(), key=lambda kv: kv[1])
+    lines = [
+        f"# `{m['name']}`",
+        "",
+        m["description"],
+        "",
+        f"- Architecture: `{m['model']}`: {m['reference']}",
+        f"- Data: {m['dataset']['name']} ({m['dataset']['source']}); "
+        f"{len(m['class_names'])} classes: {', '.join(m['class_names'])}.",
+        f"- Data license: {m['dataset']['license']}. Cite: {m['dataset']['citation']} "
+        f"({m['dataset']['url']}).",
+        f"- Input: {_shape(m)} raw pixels (0-255); the model rescales them.",
+        f"- Size: {m['parameters']:,} parameters; {m['macs']:,} multiply-accumulates per image.",
+        "",
+        "## Measured accuracy",
+        "",
+        f"**{_percent(m['test_accuracy'])}** on the full test split "
+        f"({m['test_examples']:,} images). Weakest classes: "
+        + ", ".join(f"{name} {_percent(acc)}" for name, acc in per_class[:3])
+        + "; strongest: "
+        + ", ".join(f"{name} {_percent(acc)}" for name, acc in per_class[-2:])
+        + ".",
+        "",
+        "Check it with:",
+        "",
+        "```",
+        f"kerascnn evaluate {m['name']} --data {m['dataset']['source']} {m['dataset']['offline']}",
+        "```",
+        "",
+        "## Training recipe",
+        "",
+        f"{training['epochs_completed']} epochs, best at epoch {training['best_epoch']} "
+        f"(by validation accuracy on {training['data']['validation_split']:.0%} of the "
+        f"training images); optimizer {config['optimizer']}, peak learning rate "
+        f"{config['learning_rate']}, {config['schedule']} schedule, "
+        f"{config['warmup_epochs']} warm-up epoch(s), weight decay {config['weight_decay']}, "
+        f"batch size {training['data']['batch_size']}, augmentation "
+        f"{training['data'].get('augment') or 'none'}, seed {config['seed']}. "
+        f"Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".",
+        "",
+        "Reproduce:",
+        "",
+        "```",
+        *m["reproduce"],
+        "```",
+        "",
+    ]
+    if transfer:
+        lines += _transfer_section(transfer)
+    lines += ["## Limitations", "", m["limitations"], ""]
+    return "\n".join(lines)
+
+
+def expected_cards(cards_dir: str | Path) -> dict[Path, str]:
+    """Every card and the index as they should read: path -> text."""
+    from kerascnn.zoo.presets import packaged_presets, read_preset
+
+    cards_dir = Path(cards_dir)
+    texts, all_metadata = {}, []
+    for name, folder in packaged_presets().items():
+        metadata = read_preset(folder).metadata
+        all_metadata.append(metadata)
+        transfer_path = cards_dir / name / TRANSFER
+        transfer = (
+            json.loads(transfer_path.read_text(encoding="utf-8"))
+            if transfer_path.is_file()
+            else None
+        )
+        texts[cards_dir / name / "README.md"] = render_card(metadata, transfer)
+    texts[cards_dir / "README.md"] = render_index(all_metadata)
+    return texts
+
+
+def write_cards(cards_dir: str | Path) -> list[Path]:
+    """Renders every card and the index into `cards_dir`; returns the paths."""
+    written = []
+    for path, text in expected_cards(cards_dir).items():
+        atomic_files.write_text(path, text)
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for path in write_cards(sys.argv[1] if len(sys.argv) > 1 else "zoo"):
+        print(path)

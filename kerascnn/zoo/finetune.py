@@ -1,0 +1,173 @@
+"""Fine-tuning recipes: named, stored as data, run stage by stage.
+
+A recipe is a JSON file of stages; each stage says which part of the network
+learns ("head": only the `predictions` layer, the rest frozen with batch
+norm in inference mode; "all": every layer) and how (a `TrainConfig`'s
+epochs, optimizer, learning rate, schedule...). The built-in recipes live in
+`kerascnn/zoo/recipes/`: `linear_probe`, `full`, `two_stage`, and `scratch`
+(the from-scratch baseline fine-tuning is compared with).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from kerascnn import atomic_files
+from kerascnn.training import TrainConfig, train
+from kerascnn.zoo.registry import ZooError
+
+RECIPES_DIR = Path(__file__).parent / "recipes"
+PARTS = ("head", "all")
+_STAGE_FIELDS = (
+    "name",
+    "train",
+    "epochs",
+    "optimizer",
+    "learning_rate",
+    "schedule",
+    "warmup_epochs",
+    "weight_decay",
+)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a recipe: which part learns, and the training config."""
+
+    name: str
+    train: str
+    config: TrainConfig
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named fine-tuning recipe."""
+
+    name: str
+    description: str
+    stages: tuple
+
+    @property
+    def epochs(self) -> int:
+        return sum(stage.config.epochs for stage in self.stages)
+
+
+def list_recipes() -> list[str]:
+    """The built-in recipe names."""
+    return sorted(p.stem for p in RECIPES_DIR.glob("*.json"))
+
+
+def load_recipe(name_or_path: str | Path, *, seed: int | None = None) -> Recipe:
+    """A built-in recipe by name, or a recipe JSON file.
+
+    Args:
+        name_or_path: "linear_probe", "full", "two_stage", "scratch", or a
+            path to a JSON file of the same form.
+        seed: Seed of every stage (None: not reproducible, but faster).
+    """
+    path = Path(name_or_path)
+    if not path.is_file():
+        path = RECIPES_DIR / f"{name_or_path}.json"
+    if not path.is_file():
+        raise ZooError(
+            f"Unknown fine-tuning recipe '{name_or_path}'. Built-in recipes: "
+            f"{', '.join(list_recipes())}; or give the path of a recipe JSON file."
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        stages = data["stages"]
+    except (ValueError, KeyError) as error:
+        raise ZooError(f"Recipe '{path}' is not valid: {error!r}") from None
+    parsed = []
+    for number, stage in enumerate(stages, start=1):
+        where = f"recipe '{path.stem}' stage {number}"
+        unknown = sorted(set(stage) - set(_STAGE_FIELDS))
+        if unknown:
+            raise ZooError(
+                f"{where}: unknown field(s) {', '.join(unknown)}. Valid: {', '.join(_STAGE_FIELDS)}"
+            )
+        part = stage.get("train", "all")
+        if part not in PARTS:
+            raise ZooError(f"{where}: `train` must be 'head' or 'all'. Received: train={part!r}")
+        options = {k: v for k, v in stage.items() if k not in ("name", "train")}
+        try:
+            config = TrainConfig(**options, seed=seed)
+        except ValueError as error:
+            raise ZooError(f"{where}: {error}") from None
+        parsed.append(Stage(name=stage.get("name", f"stage{number}"), train=part, config=config))
+    if not parsed:
+        raise ZooError(f"Recipe '{path}' has no stages.")
+    return Recipe(name=path.stem, description=data.get("description", ""), stages=tuple(parsed))
+
+
+def set_trainable(model: keras.Model, part: str) -> None:
+    """Lets only `part` ("head": the `predictions` layer; "all") learn."""
+    if part not in PARTS:
+        raise ZooError(f"`part` must be 'head' or 'all'. Received: part={part!r}")
+    model.trainable = True
+    if part == "head":
+        for layer in model.layers:
+            layer.trainable = layer.name == "predictions"
+
+
+@dataclass(frozen=True)
+class FinetuneResult:
+    """What `finetune` produced.
+
+    Attributes:
+        model: The fine-tuned model (as at the end of the last stage).
+        model_path: Where it is saved (`final.keras` in the run folder).
+        stages: The `TrainResult` of each stage.
+    """
+
+    model: keras.Model
+    model_path: Path
+    stages: list
+
+    @property
+    def wall_time_s(self) -> float:
+        return sum(stage.wall_time_s for stage in self.stages)
+
+
+def finetune(
+    model: keras.Model, data, run_dir, recipe: Recipe | str, *, seed=None, verbose="auto"
+) -> FinetuneResult:
+    """Runs a recipe's stages on `model`, each in its own sub-folder.
+
+    Each stage starts from where the last ended (its final weights, not its
+    best checkpoint: with a few labelled images there is rarely a
+    validation split worth choosing by), and the model after the last stage
+    is saved as `final.keras`.
+
+    Args:
+        model: Typically `create_model("preset.tag", num_classes=...)`.
+        data: An `ImageDataset` with the new classes.
+        run_dir: The run folder (`<stage>/` per stage, `final.keras`).
+        recipe: A `Recipe` or the name of a built-in one.
+        seed: Seed for a reproducible run (used when `recipe` is a name).
+        verbose: Keras' progress display.
+
+    Example:
+    >>> model = create_model("fashion_mnist preset", num_classes=10)
+    >>> result = finetune(model, load_dataset("tfds:mnist", per_class=20), "runs/ft", "two_stage")
+    """
+    recipe = load_recipe(recipe, seed=seed) if isinstance(recipe, str) else recipe
+    if data.class_names and model.output_shape[-1] != len(data.class_names):
+        raise ZooError(
+            f"The model predicts {model.output_shape[-1]} classes but the data has "
+            f"{len(data.class_names)}; build it with num_classes={len(data.class_names)}."
+        )
+    run_dir = Path(run_dir)
+    results = []
+    for number, stage in enumerate(recipe.stages, start=1):
+        set_trainable(model, stage.train)
+        results.append(
+            train(model, data, run_dir / f"{number}_{stage.name}", stage.config, verbose=verbose)
+        )
+    set_trainable(model, "all")
+    atomic_files.save_model(model, run_dir / "final.keras")
+    return FinetuneResult(model=model, model_path=run_dir / "final.keras", stages=results)

@@ -1,0 +1,154 @@
+"""Turns a finished training run into a preset, with measured metadata.
+
+`publish_preset` loads the run's best model, measures it on the full test
+split, and writes the preset folder (spec, weights, metadata, manifest) and
+its model card. Every figure in the metadata and the card is measured here.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import shlex
+from pathlib import Path
+
+import keras
+
+from kerascnn.zoo import cards
+from kerascnn.zoo.presets import Preset, save_preset
+from kerascnn.zoo.registry import ZooError, get_entry
+
+# Data sets presets are trained on: what a card needs to credit them.
+DATASETS = {
+    "mnist": {
+        "name": "MNIST",
+        "license": "CC BY-SA 3.0 (Yann LeCun and Corinna Cortes)",
+        "citation": "LeCun, Bottou, Bengio and Haffner, Proc. IEEE 1998",
+        "url": "http://yann.lecun.com/exdb/mnist/",
+        "offline": "--manual-dir ../shared/datasets/mnist",
+    },
+    "fashion_mnist": {
+        "name": "Fashion-MNIST",
+        "license": "MIT (Zalando SE, 2017)",
+        "citation": "Xiao, Rasul and Vollgraf, arXiv:1708.07747, 2017",
+        "url": "https://github.com/zalandoresearch/fashion-mnist",
+        "offline": "--manual-dir ../shared/datasets/fashion-mnist",
+    },
+    "cifar10": {
+        "name": "CIFAR-10 (JPEG copy, quality 75)",
+        "license": "none stated; cite Krizhevsky 2009",
+        "citation": "Krizhevsky, Learning Multiple Layers of Features from Tiny Images, 2009",
+        "url": "https://www.cs.toronto.edu/~kriz/cifar.html",
+        "offline": "(unpack ../shared/datasets/cifar10-jpg/CIFAR-10-images.tar.gz)",
+    },
+}
+
+
+def _train_command(run: dict, model_name: str, preset_name: str) -> str:
+    config, data = run["config"], run["data"]
+    words = ["kerascnn", "train", model_name, "--data", data["source"]]
+    words += ["--out", f"runs/{preset_name}", "--batch-size", str(data["batch_size"])]
+    if data.get("augment"):
+        words += ["--augment", str(data["augment"])]
+    words += ["--validation-split", str(data["validation_split"])]
+    for flag, key in (
+        ("--epochs", "epochs"),
+        ("--optimizer", "optimizer"),
+        ("--lr", "learning_rate"),
+        ("--schedule", "schedule"),
+        ("--warmup-epochs", "warmup_epochs"),
+        ("--weight-decay", "weight_decay"),
+        ("--seed", "seed"),
+    ):
+        if config.get(key) is not None:
+            words += [flag, str(config[key])]
+    return shlex.join(words)
+
+
+def publish_preset(
+    run_dir: str | Path,
+    name: str,
+    dataset: str,
+    data,
+    *,
+    presets_dir: str | Path,
+    cards_dir: str | Path | None = None,
+    description: str = "",
+    limitations: str = "",
+) -> Preset:
+    """Writes the preset `name` from a finished run, measured on `data`'s test split.
+
+    Args:
+        run_dir: A `kerascnn train` run folder (run.json, best.keras).
+        name: "model.tag"; `model` must be a registered model whose spec
+            the run trained.
+        dataset: A key of `DATASETS` (its name, license and citation).
+        data: The run's `ImageDataset`, with its full test split.
+        presets_dir: Where preset folders go (the package's `zoo/presets`).
+        cards_dir: Where model cards go (the repository's `zoo/`); None: none.
+        description: One paragraph for the card: what the preset is for.
+        limitations: One paragraph for the card: where it fails.
+    """
+    from kerascnn.describe import describe
+    from kerascnn.training import evaluate
+
+    model_name, _, tag = name.partition(".")
+    entry = get_entry(model_name)
+    if dataset not in DATASETS:
+        raise ZooError(f"Unknown dataset '{dataset}'. Known: {', '.join(DATASETS)}")
+    run_dir = Path(run_dir)
+    run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    history = json.loads((run_dir / "history.json").read_text(encoding="utf-8"))
+    model = keras.saving.load_model(run_dir / "best.keras", compile=False)
+    expected = entry.spec(
+        (model.spec.input.height, model.spec.input.width, model.spec.input.channels),
+        model.spec.head.num_classes,
+    )
+    if expected != model.spec:
+        raise ZooError(f"The run did not train {model_name}'s spec; it cannot be {name}.")
+    report = evaluate(model, data, "test")
+    description_ = describe(model)
+    run_data = run["data"]
+    metadata = {
+        "name": name,
+        "model": model_name,
+        "tag": tag,
+        "description": description,
+        "limitations": limitations,
+        "reference": entry.reference,
+        "dataset": {"key": dataset, "source": run_data["source"], **DATASETS[dataset]},
+        "class_names": list(data.class_names),
+        "preprocessing": {
+            "input_shape": [
+                model.spec.input.height,
+                model.spec.input.width,
+                model.spec.input.channels,
+            ],
+            "pixels": "raw 0-255, float32, channels last; rescaling is in the model",
+            "scale": model.spec.input.scale,
+            "offset": model.spec.input.offset,
+        },
+        "test_accuracy": report.accuracy,
+        "test_examples": report.examples,
+        "per_class_accuracy": report.per_class_accuracy,
+        "parameters": description_.total_params,
+        "macs": description_.total_macs,
+        "training": {
+            "config": run["config"],
+            "data": run_data,
+            "epochs_completed": len(history),
+            "best_epoch": max(history, key=lambda h: h.get("val_accuracy", 0))["epoch"],
+            "replicas": run.get("replicas", 1),
+        },
+        "reproduce": [
+            _train_command(run, model_name, name),
+            f"kerascnn publish runs/{name} --name {name} --dataset {dataset} "
+            f"--data {run_data['source']} {DATASETS[dataset]['offline']}",
+        ],
+        "versions": run["versions"],
+        "created": datetime.date.today().isoformat(),
+    }
+    preset = save_preset(model, Path(presets_dir) / name, metadata)
+    if cards_dir is not None:
+        cards.write_cards(cards_dir)
+    return preset

@@ -1,0 +1,161 @@
+"""Fine-tuning recipes, the few-shot subsets they train on, and `kerascnn finetune`."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from kerascnn.data import load_dataset
+from kerascnn.zoo import ZooError, create_model
+from kerascnn.zoo.finetune import finetune, list_recipes, load_recipe, set_trainable
+from tests.conftest import read_idx, shared
+from tests.training.helpers import run_kerascnn
+
+
+def test_the_built_in_recipes():
+    assert {"linear_probe", "full", "two_stage", "scratch"} <= set(list_recipes())
+    probe, two = load_recipe("linear_probe"), load_recipe("two_stage")
+    assert [s.train for s in probe.stages] == ["head"]
+    assert [s.train for s in two.stages] == ["head", "all"]
+    assert two.stages[1].config.learning_rate < two.stages[0].config.learning_rate
+    assert load_recipe("full").stages[0].train == "all"
+
+
+def test_bad_recipes_name_the_problem(tmp_path):
+    with pytest.raises(ZooError, match="Unknown fine-tuning recipe 'fast'.*linear_probe"):
+        load_recipe("fast")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"stages": [{"train": "body", "epochs": 1}]}))
+    with pytest.raises(ZooError, match="stage 1: `train` must be 'head' or 'all'"):
+        load_recipe(bad)
+    bad.write_text(json.dumps({"stages": [{"train": "all", "epoch": 1}]}))
+    with pytest.raises(ZooError, match="stage 1: unknown field.*epoch"):
+        load_recipe(bad)
+    bad.write_text(json.dumps({"stages": [{"train": "all", "learning_rate": -1}]}))
+    with pytest.raises(ZooError, match="stage 1: .*learning_rate"):
+        load_recipe(bad)
+
+
+def test_a_linear_probe_trains_only_the_classifier():
+    model = create_model("lenet5.mnist", num_classes=3)
+    set_trainable(model, "head")
+    assert [v.path for v in model.trainable_variables] == [
+        "predictions/kernel",
+        "predictions/bias",
+    ]
+    set_trainable(model, "all")
+    assert len(model.trainable_variables) == 10
+
+
+def test_per_class_and_classes_subsets_of_tfds(tfds_data_dir):
+    data = load_dataset(
+        "tfds:mnist",
+        data_dir=tfds_data_dir,
+        classes="3,1,7",
+        per_class=20,
+        validation_split=0.0,
+        batch_size=16,
+    )
+    assert data.class_names == ("3", "1", "7") and data.sizes["train"] == 60
+    labels = np.concatenate([y.numpy() for _, y in data.train])
+    assert np.bincount(labels).tolist() == [20, 20, 20]
+    # The test split keeps every image of the three classes, relabelled.
+    official = read_idx(shared("mnist") / "t10k-labels-idx1-ubyte.gz")
+    assert data.sizes["test"] == int(np.isin(official, [3, 1, 7]).sum())
+    test_labels = np.concatenate([y.numpy() for _, y in data.test])
+    expected = {3: 0, 1: 1, 7: 2}
+    np.testing.assert_array_equal(
+        np.bincount(test_labels),
+        [int((official == digit).sum()) for digit in sorted(expected, key=expected.get)],
+    )
+
+
+def test_per_class_subsets_of_a_folder(cifar10_folder):
+    data = load_dataset(
+        str(cifar10_folder), classes=["cat", "ship"], per_class=7, validation_split=0.0
+    )
+    assert data.class_names == ("cat", "ship")
+    assert data.sizes == {"train": 14, "test": 2000}
+    labels = np.concatenate([y.numpy() for _, y in data.train])
+    assert np.bincount(labels).tolist() == [7, 7]
+
+
+def test_unknown_subset_classes_are_named(tfds_data_dir):
+    from kerascnn.data import DataError
+
+    with pytest.raises(DataError, match="names 'eleven'.*Its classes: 0, 1"):
+        load_dataset("tfds:mnist", data_dir=tfds_data_dir, classes="1,eleven")
+
+
+def test_finetune_runs_every_stage_and_learns(tfds_data_dir, tmp_path):
+    data = load_dataset(
+        "tfds:fashion_mnist",
+        data_dir=tfds_data_dir,
+        per_class=10,
+        validation_split=0.0,
+        batch_size=20,
+        max_examples=2000,
+    )
+    model = create_model("lenet5.mnist", num_classes=10)
+    before = model.get_layer("block1_conv1").get_weights()[0].copy()
+    recipe = tmp_path / "quick.json"
+    recipe.write_text(
+        json.dumps(
+            {
+                "stages": [
+                    {"name": "head", "train": "head", "epochs": 2, "learning_rate": 0.01},
+                    {"name": "all", "train": "all", "epochs": 2, "learning_rate": 0.0003},
+                ]
+            }
+        )
+    )
+    result = finetune(model, data, tmp_path / "run", load_recipe(recipe, seed=0), verbose=0)
+    assert [r.run_dir.name for r in result.stages] == ["1_head", "2_all"]
+    assert all(len(r.history) == 2 for r in result.stages)
+    # The first stage leaves the backbone alone; the second moves it.
+    after_head = keras.saving.load_model(result.stages[0].run_dir / "checkpoint.keras")
+    np.testing.assert_array_equal(after_head.get_layer("block1_conv1").get_weights()[0], before)
+    assert not np.array_equal(model.get_layer("block1_conv1").get_weights()[0], before)
+    reloaded = keras.saving.load_model(result.model_path)
+    assert reloaded.output_shape == (None, 10) and reloaded.trainable
+
+
+def test_finetune_refuses_a_head_of_the_wrong_size(tfds_data_dir, tmp_path):
+    data = load_dataset("tfds:mnist", data_dir=tfds_data_dir, classes="0,1", max_examples=100)
+    with pytest.raises(ZooError, match="predicts 10 classes but the data has 2"):
+        finetune(create_model("lenet5.mnist"), data, tmp_path, "linear_probe")
+
+
+def test_cli_finetune(tfds_data_dir, tmp_path):
+    recipe = tmp_path / "one_epoch.json"
+    recipe.write_text(json.dumps({"stages": [{"train": "head", "epochs": 1}]}))
+    result = run_kerascnn(
+        "finetune",
+        "lenet5.mnist",
+        "--data",
+        "tfds:fashion_mnist",
+        "--data-dir",
+        tfds_data_dir,
+        "--recipe",
+        str(recipe),
+        "--per-class",
+        "5",
+        "--classes",
+        "Sandal,Sneaker,Bag",
+        "--max-examples",
+        "3000",
+        "--validation-split",
+        "0",
+        "--out",
+        str(tmp_path / "ft"),
+        "--seed",
+        "0",
+        "--verbose",
+        "0",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "fresh 3-class head" in result.stderr
+    assert "test accuracy" in result.stdout
+    report = json.loads((tmp_path / "ft" / "test_evaluation.json").read_text())
+    assert report["class_names"] == ["Sandal", "Sneaker", "Bag"]

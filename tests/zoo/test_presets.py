@@ -1,0 +1,220 @@
+"""Every shipped preset: integrity, measured accuracy, adaptation, and the
+URL, cache and offline paths."""
+
+import hashlib
+import http.server
+import json
+import shutil
+import tarfile
+import threading
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from kerascnn.zoo import (
+    PresetIntegrityError,
+    ZooError,
+    create_model,
+    list_models,
+    load_preset,
+)
+from kerascnn.zoo.cards import expected_cards
+from kerascnn.zoo.presets import packaged_presets, read_preset
+from tests.conftest import ROOT, read_idx, shared
+
+PRESETS = sorted(packaged_presets())
+IDX = {"mnist": "mnist", "fashion_mnist": "fashion-mnist"}
+
+
+def test_the_required_presets_ship():
+    families = {name.split(".")[0].split("_")[0] for name in PRESETS}
+    datasets = {read_preset(packaged_presets()[n]).metadata["dataset"]["key"] for n in PRESETS}
+    assert "lenet5.mnist" in PRESETS
+    assert {"mnist", "fashion_mnist", "cifar10"} <= datasets
+    assert "mobilecnn" in families
+    assert PRESETS == list_models(pretrained=True)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_manifest_checksums_match_the_files(name):
+    folder = packaged_presets()[name]
+    manifest = json.loads((folder / "manifest.json").read_text())["files"]
+    assert sorted(manifest) == ["metadata.json", "model.weights.h5", "spec.json"]
+    for file, checksum in manifest.items():
+        assert hashlib.sha256((folder / file).read_bytes()).hexdigest() == checksum
+
+
+def _first_test_images(metadata, cifar10_folder_factory):
+    """The first 2,000 test images, read independently of kerascnn.data."""
+    key = metadata["dataset"]["key"]
+    if key in IDX:
+        folder = shared(IDX[key])
+        images = read_idx(folder / "t10k-images-idx3-ubyte.gz")[:2000, :, :, None]
+        labels = read_idx(folder / "t10k-labels-idx1-ubyte.gz")[:2000]
+        return images.astype("float32"), labels.astype(int)
+    assert key == "cifar10"
+    root = cifar10_folder_factory() / "test"
+    images, labels = [], []
+    # The folder has no order of its own: the first 200 files of each class.
+    for label, class_name in enumerate(metadata["class_names"]):
+        for path in sorted((root / class_name).iterdir())[:200]:
+            images.append(np.asarray(Image.open(path).convert("RGB"), dtype="float32"))
+            labels.append(label)
+    return np.stack(images), np.array(labels)
+
+
+@pytest.fixture
+def cifar10_folder_factory(request):
+    return lambda: request.getfixturevalue("cifar10_folder")
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_accuracy_on_2000_test_images_is_within_a_point_of_the_card(name, cifar10_folder_factory):
+    model = create_model(name)
+    metadata = model.preset.metadata
+    images, labels = _first_test_images(metadata, cifar10_folder_factory)
+    predictions = model.predict(images, batch_size=250, verbose=0).argmax(axis=-1)
+    accuracy = float(np.mean(predictions == labels))
+    assert abs(accuracy - metadata["test_accuracy"]) <= 0.01, (accuracy, metadata)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_a_new_class_count_keeps_the_backbone_under_a_fresh_head(name, caplog):
+    trained = create_model(name)
+    with caplog.at_level("WARNING", logger="kerascnn.zoo"):
+        model = create_model(name, num_classes=5)
+    assert model.output_shape == (None, 5)
+    assert "fresh 5-class head" in caplog.text
+    for layer in model.layers:
+        if layer.name != "predictions" and layer.weights:
+            for new, old in zip(layer.get_weights(), trained.get_layer(layer.name).get_weights()):
+                np.testing.assert_array_equal(new, old)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_other_channel_counts_adapt_the_first_convolution(name, caplog):
+    trained = create_model(name)
+    height, width, channels = trained.input_shape[1:]
+    other = 4 - channels
+    with caplog.at_level("WARNING", logger="kerascnn.zoo"):
+        adapted = create_model(name, input_shape=(height, width, other))
+    assert "adapted block1_conv1 from" in caplog.text
+    gray = np.random.default_rng(0).uniform(0, 255, (4, height, width, 1)).astype("float32")
+    rgb = np.repeat(gray, 3, axis=-1)
+    # A gray image and the same image as three equal channels are one picture.
+    ones, threes = (gray, rgb) if channels == 1 else (rgb, gray)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(adapted(threes)),
+        keras.ops.convert_to_numpy(trained(ones)),
+        atol=1e-5,
+    )
+
+
+def _copy(name, tmp_path) -> Path:
+    target = tmp_path / name
+    shutil.copytree(packaged_presets()[name], target)
+    return target
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_a_tampered_preset_is_refused_naming_the_file(name, tmp_path):
+    folder = _copy(name, tmp_path)
+    weights = folder / "model.weights.h5"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    weights.write_bytes(bytes(data))
+    with pytest.raises(PresetIntegrityError, match=r"model\.weights\.h5' is corrupted"):
+        load_preset(folder)
+
+
+def test_edited_metadata_missing_files_and_extra_files_are_refused(tmp_path):
+    folder = _copy("lenet5.mnist", tmp_path)
+    metadata = folder / "metadata.json"
+    metadata.write_text(
+        metadata.read_text().replace('"test_accuracy": 0.9', '"test_accuracy": 1.9')
+    )
+    with pytest.raises(PresetIntegrityError, match=r"metadata\.json' is corrupted"):
+        load_preset(folder)
+    folder = _copy("lenet5.mnist", tmp_path / "b")
+    (folder / "hook.py").write_text("print('no code in presets')")
+    with pytest.raises(PresetIntegrityError, match="unexpected file.*hook.py"):
+        load_preset(folder)
+    (folder / "hook.py").unlink()
+    (folder / "spec.json").unlink()
+    with pytest.raises(PresetIntegrityError, match=r"spec\.json' is missing"):
+        load_preset(folder)
+
+
+def test_a_local_preset_folder_loads_like_the_packaged_one(tmp_path):
+    folder = _copy("lenet5.mnist", tmp_path)
+    x = np.random.default_rng(1).uniform(0, 255, (2, 28, 28, 1)).astype("float32")
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(load_preset(folder)(x)),
+        keras.ops.convert_to_numpy(create_model("lenet5.mnist")(x)),
+    )
+
+
+@pytest.fixture
+def served(tmp_path):
+    """lenet5.mnist as a .tar.gz served over HTTP on 127.0.0.1."""
+    public = tmp_path / "public"
+    public.mkdir()
+    archive = public / "lenet5.mnist.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(packaged_presets()["lenet5.mnist"], arcname="lenet5.mnist")
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(public))  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/{archive.name}"
+    yield url, hashlib.sha256(archive.read_bytes()).hexdigest(), server
+    server.shutdown()
+
+
+def test_a_url_preset_is_verified_cached_and_then_loads_offline(served, tmp_path, monkeypatch):
+    url, checksum, server = served
+    home = tmp_path / "home"
+    monkeypatch.setenv("KERASCNN_HOME", str(home))
+    monkeypatch.delenv("KERASCNN_OFFLINE", raising=False)
+    model = load_preset(url, sha256=checksum)
+    x = np.random.default_rng(2).uniform(0, 255, (2, 28, 28, 1)).astype("float32")
+    expected = keras.ops.convert_to_numpy(create_model("lenet5.mnist")(x))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(x)), expected)
+    cached = home / "presets" / checksum / "lenet5.mnist"
+    assert (cached / "manifest.json").is_file()
+    assert [p.name for p in (home / "presets").iterdir()] == [checksum]  # no leftovers
+
+    server.shutdown()  # the cache is enough now, even offline
+    monkeypatch.setenv("KERASCNN_OFFLINE", "1")
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(load_preset(url, sha256=checksum)(x)), expected
+    )
+
+
+def test_a_url_with_a_wrong_checksum_leaves_nothing_in_the_cache(served, tmp_path, monkeypatch):
+    url, checksum, _ = served
+    monkeypatch.setenv("KERASCNN_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("KERASCNN_OFFLINE", raising=False)
+    wrong = "0" * 64
+    with pytest.raises(PresetIntegrityError, match=f"has sha256 {checksum}, not the expected"):
+        load_preset(url, sha256=wrong)
+    assert list((tmp_path / "home" / "presets").iterdir()) == []
+    with pytest.raises(ZooError, match="needs the archive's sha256"):
+        load_preset(url)
+
+
+def test_offline_refuses_the_network_with_a_clear_message(served, tmp_path, monkeypatch):
+    url, checksum, _ = served
+    monkeypatch.setenv("KERASCNN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KERASCNN_OFFLINE", "1")
+    with pytest.raises(ZooError, match="KERASCNN_OFFLINE is set, so kerascnn will not download"):
+        load_preset(url, sha256=checksum)
+
+
+def test_model_cards_are_rendered_from_the_measurements():
+    for path, text in expected_cards(ROOT / "zoo").items():
+        assert path.is_file(), f"{path} is missing; run python -m kerascnn.zoo.cards zoo"
+        assert path.read_text() == text, f"{path} is stale; run python -m kerascnn.zoo.cards zoo"
