@@ -23,17 +23,17 @@ def test_the_built_in_recipes():
 
 
 def test_bad_recipes_name_the_problem(tmp_path):
-    with pytest.raises(ZooError, match="Unknown fine-tuning recipe 'fast'.*linear_probe"):
+    with pytest.raises(ZooError, match=r"Unknown fine-tuning recipe 'fast'.*linear_probe"):
         load_recipe("fast")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"stages": [{"train": "body", "epochs": 1}]}))
-    with pytest.raises(ZooError, match="stage 1: `train` must be 'head' or 'all'"):
+    with pytest.raises(ZooError, match=r"stage 1: `train` must be 'head' or 'all'"):
         load_recipe(bad)
     bad.write_text(json.dumps({"stages": [{"train": "all", "epoch": 1}]}))
-    with pytest.raises(ZooError, match="stage 1: unknown field.*epoch"):
+    with pytest.raises(ZooError, match=r"stage 1: unknown field.*epoch"):
         load_recipe(bad)
     bad.write_text(json.dumps({"stages": [{"train": "all", "learning_rate": -1}]}))
-    with pytest.raises(ZooError, match="stage 1: .*learning_rate"):
+    with pytest.raises(ZooError, match=r"stage 1: .*learning_rate"):
         load_recipe(bad)
 
 
@@ -84,7 +84,7 @@ def test_per_class_subsets_of_a_folder(cifar10_folder):
 def test_unknown_subset_classes_are_named(tfds_data_dir):
     from kerascnn.data import DataError
 
-    with pytest.raises(DataError, match="names 'eleven'.*Its classes: 0, 1"):
+    with pytest.raises(DataError, match=r"names 'eleven'.*Its classes: 0, 1"):
         load_dataset("tfds:mnist", data_dir=tfds_data_dir, classes="1,eleven")
 
 
@@ -123,7 +123,7 @@ def test_finetune_runs_every_stage_and_learns(tfds_data_dir, tmp_path):
 
 def test_finetune_refuses_a_head_of_the_wrong_size(tfds_data_dir, tmp_path):
     data = load_dataset("tfds:mnist", data_dir=tfds_data_dir, classes="0,1", max_examples=100)
-    with pytest.raises(ZooError, match="predicts 10 classes but the data has 2"):
+    with pytest.raises(ZooError, match=r"predicts 10 classes but the data has 2"):
         finetune(create_model("lenet5.mnist"), data, tmp_path, "linear_probe")
 
 

@@ -35,7 +35,7 @@ def test_the_required_presets_ship():
     assert "lenet5.mnist" in PRESETS
     assert {"mnist", "fashion_mnist", "cifar10"} <= datasets
     assert "mobilecnn" in families
-    assert PRESETS == list_models(pretrained=True)
+    assert list_models(pretrained=True) == PRESETS
 
 
 @pytest.mark.parametrize("name", PRESETS)
@@ -140,7 +140,7 @@ def test_edited_metadata_missing_files_and_extra_files_are_refused(tmp_path):
         load_preset(folder)
     folder = _copy("lenet5.mnist", tmp_path / "b")
     (folder / "hook.py").write_text("print('no code in presets')")
-    with pytest.raises(PresetIntegrityError, match="unexpected file.*hook.py"):
+    with pytest.raises(PresetIntegrityError, match=r"unexpected file.*hook.py"):
         load_preset(folder)
     (folder / "hook.py").unlink()
     (folder / "spec.json").unlink()
@@ -199,10 +199,10 @@ def test_a_url_with_a_wrong_checksum_leaves_nothing_in_the_cache(served, tmp_pat
     monkeypatch.setenv("KERASCNN_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("KERASCNN_OFFLINE", raising=False)
     wrong = "0" * 64
-    with pytest.raises(PresetIntegrityError, match=f"has sha256 {checksum}, not the expected"):
+    with pytest.raises(PresetIntegrityError, match=rf"has sha256 {checksum}, not the expected"):
         load_preset(url, sha256=wrong)
     assert list((tmp_path / "home" / "presets").iterdir()) == []
-    with pytest.raises(ZooError, match="needs the archive's sha256"):
+    with pytest.raises(ZooError, match=r"needs the archive's sha256"):
         load_preset(url)
 
 
@@ -210,7 +210,7 @@ def test_offline_refuses_the_network_with_a_clear_message(served, tmp_path, monk
     url, checksum, _ = served
     monkeypatch.setenv("KERASCNN_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("KERASCNN_OFFLINE", "1")
-    with pytest.raises(ZooError, match="KERASCNN_OFFLINE is set, so kerascnn will not download"):
+    with pytest.raises(ZooError, match=r"KERASCNN_OFFLINE is set, so kerascnn will not download"):
         load_preset(url, sha256=checksum)
 
 

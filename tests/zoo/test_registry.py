@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from kerascnn.spec import ConvNetSpec
-from kerascnn.zoo import ZooError, create_model, list_models, model_info, register_model
-from kerascnn.zoo import registry
+from kerascnn.zoo import ZooError, create_model, list_models, model_info, register_model, registry
 
 PLUGIN_DIST = Path(__file__).parent / "plugin_dist"
 FAMILIES = ("seed_cnn", "lenet5", "minivgg", "alexnet", "mobilecnn")
@@ -40,16 +39,16 @@ def test_list_models_pretrained_lists_presets():
 
 
 def test_unknown_names_suggest_the_closest():
-    with pytest.raises(ZooError, match="Unknown model 'lenet_5'.*'lenet5'"):
+    with pytest.raises(ZooError, match=r"Unknown model 'lenet_5'.*'lenet5'"):
         create_model("lenet_5")
-    with pytest.raises(ZooError, match="Did you mean.*'minivgg_m'"):
+    with pytest.raises(ZooError, match=r"Did you mean.*'minivgg_m'"):
         create_model("minivgg_n")
-    with pytest.raises(ZooError, match="Unknown model 'lenet5.imagenet'.*'lenet5.mnist'"):
+    with pytest.raises(ZooError, match=r"Unknown model 'lenet5.imagenet'.*'lenet5.mnist'"):
         create_model("lenet5.imagenet")
 
 
 def test_a_duplicate_name_is_refused():
-    with pytest.raises(ZooError, match="already registered"):
+    with pytest.raises(ZooError, match=r"already registered"):
 
         @register_model(family="lenet5", reference="again")
         def lenet5(input_shape, num_classes):  # pragma: no cover - refused
@@ -57,9 +56,9 @@ def test_a_duplicate_name_is_refused():
 
 
 def test_names_must_be_family_variant():
-    with pytest.raises(ZooError, match="does not start with its family"):
+    with pytest.raises(ZooError, match=r"does not start with its family"):
         register_model(lambda s, n: None, family="abc", reference="x", name="xyz_1")
-    with pytest.raises(ZooError, match="lowercase identifiers"):
+    with pytest.raises(ZooError, match=r"lowercase identifiers"):
         register_model(lambda s, n: None, family="abc", reference="x", name="abc.v1")
 
 
@@ -67,17 +66,17 @@ def test_create_model_options_and_their_errors():
     wide = create_model("mobilecnn_050", width_multiplier=1.0)
     assert wide.count_params() == create_model("mobilecnn_100").count_params()
     assert create_model("seed_cnn_small", dropout=0.5).spec.head.dropout == 0.5
-    with pytest.raises(ZooError, match="has no option 'width'.*width_multiplier"):
+    with pytest.raises(ZooError, match=r"has no option 'width'.*width_multiplier"):
         create_model("mobilecnn_050", width=2)
-    with pytest.raises(ZooError, match="width_multiplier must be a number in"):
+    with pytest.raises(ZooError, match=r"width_multiplier must be a number in"):
         create_model("mobilecnn_050", width_multiplier=0)
-    with pytest.raises(ZooError, match="num_classes must be a positive integer"):
+    with pytest.raises(ZooError, match=r"num_classes must be a positive integer"):
         create_model("lenet5", num_classes=0)
     with pytest.raises(ZooError, match=r"input_shape must be \(height, width, channels\)"):
         create_model("lenet5", input_shape=(28, 28))
-    with pytest.raises(ZooError, match="minivgg_m cannot take input_shape=.*at least 8x8"):
+    with pytest.raises(ZooError, match=r"minivgg_m cannot take input_shape=.*at least 8x8"):
         create_model("minivgg_m", input_shape=(7, 7, 3))
-    with pytest.raises(ZooError, match="architecture is fixed"):
+    with pytest.raises(ZooError, match=r"architecture is fixed"):
         create_model("lenet5.mnist", dropout=0.1)
 
 
