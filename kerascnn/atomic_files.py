@@ -20,6 +20,7 @@ def _temporary_beside(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the file from other users
     try:
         yield Path(tmp)
         with open(tmp, "rb+") as f:
@@ -40,6 +41,7 @@ def directory(path: str | os.PathLike):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp's 0700 would hide the result from other users
     try:
         yield tmp
         if path.exists():

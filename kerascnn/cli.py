@@ -172,10 +172,10 @@ def _publish(args) -> int:
     from kerascnn.zoo.presets import PACKAGED_DIR
     from kerascnn.zoo.publish import publish_preset
 
-    model = _load_model(args.run)
+    model = _load_model(args.run_dir)
     data = _load_data(args, tuple(model.inputs[0].shape[1:]))
     preset = publish_preset(
-        args.run,
+        args.run_dir,
         args.name,
         args.dataset,
         data,
@@ -322,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     publish = commands.add_parser(
         "publish", help="turn a finished training run into a preset with a measured model card"
     )
-    publish.add_argument("run", help="the run folder (run.json, best.keras)")
+    publish.add_argument("run_dir", metavar="RUN", help="the run folder (run.json, best.keras)")
     publish.add_argument("--name", required=True, help="model.tag, e.g. lenet5.mnist")
     publish.add_argument("--dataset", required=True, help="mnist, fashion_mnist or cifar10")
     publish.add_argument("--presets-dir", help="default: the package's presets folder")

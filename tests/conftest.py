@@ -34,8 +34,11 @@ def tfds_data_dir(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("tfds")
     for name, folder in (("mnist", "mnist"), ("fashion_mnist", "fashion-mnist")):
         builder = tfds.builder(name, data_dir=str(data_dir))
+        # One download folder each: TFDS reuses extracted files by name, and
+        # both data sets' files have the same names.
         builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(manual_dir=str(shared(folder)))
+            download_dir=str(data_dir / "downloads" / name),
+            download_config=tfds.download.DownloadConfig(manual_dir=str(shared(folder))),
         )
     return str(data_dir)
 

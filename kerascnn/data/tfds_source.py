@@ -46,8 +46,13 @@ def _prepare(builder, data_dir: str | None, manual_dir: str | None) -> None:
             "of a prepared copy."
         )
     config = tfds.download.DownloadConfig(manual_dir=manual_dir)
+    # NOTE: TFDS extracts manual files to <download_dir>/extracted/GZIP.<file
+    # name> and reuses what it finds there, so with a shared download folder
+    # Fashion-MNIST silently gets MNIST's pixels (same file names). Each data
+    # set gets its own folder.
+    download_dir = Path(data_dir or builder.data_dir_root) / "downloads" / builder.name
     try:
-        builder.download_and_prepare(download_config=config)
+        builder.download_and_prepare(download_dir=str(download_dir), download_config=config)
     except Exception as error:  # TFDS raises many kinds; all mean "not prepared"
         raise DataError(
             f"{where} and preparing it failed: {error}. Without a network, pass manual_dir "

@@ -1,6 +1,7 @@
 """Model cards, rendered from measured preset metadata.
 
 A card is never edited by hand: `write_cards` renders `zoo/<preset>/README.md`
+and `zoo/<preset>/recipe.sh`
 from the preset's `metadata.json` (written by `publish_preset`, which
 measures it) and the transfer measurements in `zoo/<preset>/transfer.json`
 (written by `zoo/transfer.py`), and `zoo/README.md` as the table of every
@@ -111,7 +112,8 @@ def render_card(metadata: dict, transfer: dict | None = None) -> str:
         "Check it with:",
         "",
         "```",
-        f"kerascnn evaluate {m['name']} --data {m['dataset']['source']} {m['dataset']['offline']}",
+        f"kerascnn evaluate {m['name']} --data {m['dataset']['source']} "
+        f"{m['dataset']['flags']}".rstrip(),
         "```",
         "",
         "## Training recipe",
@@ -138,6 +140,17 @@ def render_card(metadata: dict, transfer: dict | None = None) -> str:
     return "\n".join(lines)
 
 
+def render_recipe(metadata: dict) -> str:
+    """`zoo/<preset>/recipe.sh`: the commands that train and publish the preset."""
+    lines = [
+        "#!/bin/sh",
+        f"# Trains and publishes {metadata['name']}; run from the repository root.",
+        "set -e",
+        *metadata["reproduce"],
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def expected_cards(cards_dir: str | Path) -> dict[Path, str]:
     """Every card and the index as they should read: path -> text."""
     from kerascnn.zoo.presets import packaged_presets, read_preset
@@ -154,6 +167,7 @@ def expected_cards(cards_dir: str | Path) -> dict[Path, str]:
             else None
         )
         texts[cards_dir / name / "README.md"] = render_card(metadata, transfer)
+        texts[cards_dir / name / "recipe.sh"] = render_recipe(metadata)
     texts[cards_dir / "README.md"] = render_index(all_metadata)
     return texts
 

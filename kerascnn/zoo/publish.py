@@ -25,28 +25,39 @@ DATASETS = {
         "license": "CC BY-SA 3.0 (Yann LeCun and Corinna Cortes)",
         "citation": "LeCun, Bottou, Bengio and Haffner, Proc. IEEE 1998",
         "url": "http://yann.lecun.com/exdb/mnist/",
-        "offline": "--manual-dir ../shared/datasets/mnist",
+        "source": "tfds:mnist",
+        "flags": "--manual-dir ../shared/datasets/mnist",
     },
     "fashion_mnist": {
         "name": "Fashion-MNIST",
         "license": "MIT (Zalando SE, 2017)",
         "citation": "Xiao, Rasul and Vollgraf, arXiv:1708.07747, 2017",
         "url": "https://github.com/zalandoresearch/fashion-mnist",
-        "offline": "--manual-dir ../shared/datasets/fashion-mnist",
+        "source": "tfds:fashion_mnist",
+        "flags": "--manual-dir ../shared/datasets/fashion-mnist",
     },
     "cifar10": {
         "name": "CIFAR-10 (JPEG copy, quality 75)",
         "license": "none stated; cite Krizhevsky 2009",
         "citation": "Krizhevsky, Learning Multiple Layers of Features from Tiny Images, 2009",
         "url": "https://www.cs.toronto.edu/~kriz/cifar.html",
-        "offline": "(unpack ../shared/datasets/cifar10-jpg/CIFAR-10-images.tar.gz)",
+        "source": "CIFAR-10-images",
+        "flags": "",
+        "prepare": "tar -xzf ../shared/datasets/cifar10-jpg/CIFAR-10-images.tar.gz",
     },
 }
 
 
-def _train_command(run: dict, model_name: str, preset_name: str) -> str:
+def _train_command(run: dict, model_name: str, preset_name: str, dataset: dict) -> str:
     config, data = run["config"], run["data"]
-    words = ["kerascnn", "train", model_name, "--data", data["source"]]
+    words = [
+        "kerascnn",
+        "train",
+        model_name,
+        "--data",
+        dataset["source"],
+        *dataset["flags"].split(),
+    ]
     words += ["--out", f"runs/{preset_name}", "--batch-size", str(data["batch_size"])]
     if data.get("augment"):
         words += ["--augment", str(data["augment"])]
@@ -109,6 +120,7 @@ def publish_preset(
     report = evaluate(model, data, "test")
     description_ = describe(model)
     run_data = run["data"]
+    info = DATASETS[dataset]
     metadata = {
         "name": name,
         "model": model_name,
@@ -116,7 +128,7 @@ def publish_preset(
         "description": description,
         "limitations": limitations,
         "reference": entry.reference,
-        "dataset": {"key": dataset, "source": run_data["source"], **DATASETS[dataset]},
+        "dataset": {"key": dataset, **DATASETS[dataset]},
         "class_names": list(data.class_names),
         "preprocessing": {
             "input_shape": [
@@ -141,9 +153,11 @@ def publish_preset(
             "replicas": run.get("replicas", 1),
         },
         "reproduce": [
-            _train_command(run, model_name, name),
+            *([info["prepare"]] if "prepare" in info else []),
+            _train_command(run, model_name, name, info),
             f"kerascnn publish runs/{name} --name {name} --dataset {dataset} "
-            f"--data {run_data['source']} {DATASETS[dataset]['offline']}",
+            f"--data {info['source']} {info['flags']}".rstrip()
+            + " --cards zoo",
         ],
         "versions": run["versions"],
         "created": datetime.date.today().isoformat(),

@@ -139,15 +139,15 @@ def register_model(
 
     def register(fn):
         model_name = name or fn.__name__
-        if model_name != family and not model_name.startswith(f"{family}_"):
-            raise ZooError(
-                f"A model name is family or family_variant; '{model_name}' does not start "
-                f"with its family '{family}'."
-            )
         if not model_name.isidentifier() or not model_name.islower():
             raise ZooError(
                 f"Model names are lowercase identifiers (a '.' starts a preset tag). "
                 f"Received: {model_name!r}"
+            )
+        if model_name != family and not model_name.startswith(f"{family}_"):
+            raise ZooError(
+                f"A model name is family or family_variant; '{model_name}' does not start "
+                f"with its family '{family}'."
             )
         if model_name in _MODELS:
             raise ZooError(f"A model named '{model_name}' is already registered.")

@@ -50,6 +50,22 @@ def test_fashion_mnist_has_its_class_names(tfds_data_dir):
     assert data.sizes == {"train": 500, "test": 500}
 
 
+def test_mnist_and_fashion_mnist_prepared_in_one_data_dir_keep_their_own_pixels(tmp_path):
+    # Their original files share names; TFDS' extraction cache once gave
+    # Fashion-MNIST the MNIST pixels when both used one download folder.
+    for name, folder in (("mnist", "mnist"), ("fashion_mnist", "fashion-mnist")):
+        data = load_dataset(
+            f"tfds:{name}",
+            data_dir=str(tmp_path),
+            manual_dir=str(shared(folder)),
+            validation_split=0.0,
+            batch_size=10_000,
+        )
+        images, _ = _all(data.test)
+        official = read_idx(shared(folder) / "t10k-images-idx3-ubyte.gz")
+        assert images.sum() == official.astype(np.int64).sum(), name
+
+
 def test_images_are_resized_and_converted_to_the_model_input(tfds_data_dir):
     data = load_dataset(
         "tfds:mnist", data_dir=tfds_data_dir, image_shape=(32, 36, 3), max_examples=64

@@ -1,0 +1,147 @@
+"""The zoo's commands: models, info, evaluate and train by name, publish."""
+
+import json
+
+import numpy as np
+
+from kerascnn.zoo import list_models
+from kerascnn.zoo.presets import read_preset
+from tests.conftest import read_idx, shared
+from tests.training.helpers import run_kerascnn
+
+
+def test_models_lists_names_and_presets():
+    result = run_kerascnn("models")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == list_models()
+    result = run_kerascnn("models", "lenet5*", "--pretrained")
+    assert result.stdout.split() == ["lenet5.mnist"]
+
+
+def test_info_and_its_errors():
+    result = run_kerascnn("info", "lenet5.mnist")
+    assert result.returncode == 0, result.stderr
+    assert "LeCun et al. 1998" in result.stdout and "61,706 parameters" in result.stdout
+    assert "test accuracy" in result.stdout
+    info = json.loads(run_kerascnn("info", "minivgg_m", "--json").stdout)
+    assert info["spec"]["name"] == "minivgg_m" and info["min_input_size"] == [8, 8]
+    result = run_kerascnn("info", "lenet6")
+    assert result.returncode == 2
+    assert "Unknown model 'lenet6'. Did you mean 'lenet5'" in result.stderr
+
+
+def test_train_a_zoo_name_then_publish_it_as_a_measured_preset(tfds_data_dir, tmp_path):
+    run = tmp_path / "run"
+    result = run_kerascnn(
+        "train",
+        "lenet5",
+        "--data",
+        "tfds:mnist",
+        "--data-dir",
+        tfds_data_dir,
+        "--max-examples",
+        "1000",
+        "--epochs",
+        "1",
+        "--out",
+        str(run),
+        "--verbose",
+        "0",
+        "--seed",
+        "0",
+    )
+    assert result.returncode == 0, result.stderr
+    presets, cards = tmp_path / "presets", tmp_path / "zoo"
+    result = run_kerascnn(
+        "publish",
+        str(run),
+        "--name",
+        "lenet5.tiny",
+        "--dataset",
+        "mnist",
+        "--data",
+        "tfds:mnist",
+        "--data-dir",
+        tfds_data_dir,
+        "--presets-dir",
+        str(presets),
+        "--cards",
+        str(cards),
+        "--description",
+        "A test.",
+        "--limitations",
+        "Many.",
+    )
+    assert result.returncode == 0, result.stderr
+    preset = read_preset(presets / "lenet5.tiny")
+    metadata = preset.metadata
+    assert metadata["test_examples"] == 10_000
+    assert metadata["parameters"] == 61_706
+    assert metadata["dataset"]["license"].startswith("CC BY-SA 3.0")
+    assert metadata["reproduce"][0].startswith("kerascnn train lenet5 --data tfds:mnist")
+    assert metadata["training"]["config"]["epochs"] == 1
+
+    # The recorded accuracy is the model's on the official test files.
+    result = run_kerascnn(
+        "evaluate",
+        str(presets / "lenet5.tiny"),
+        "--data",
+        "tfds:mnist",
+        "--data-dir",
+        tfds_data_dir,
+        "--json",
+        str(tmp_path / "e.json"),
+    )
+    assert result.returncode == 0, result.stderr
+    from kerascnn.zoo import load_preset
+
+    images = read_idx(shared("mnist") / "t10k-images-idx3-ubyte.gz")[..., None]
+    labels = read_idx(shared("mnist") / "t10k-labels-idx1-ubyte.gz")
+    predicted = load_preset(presets / "lenet5.tiny").predict(
+        images.astype("float32"), batch_size=1000, verbose=0
+    )
+    accuracy = float(np.mean(predicted.argmax(-1) == labels))
+    assert abs(metadata["test_accuracy"] - accuracy) < 2e-4
+    assert json.loads((tmp_path / "e.json").read_text())["accuracy"] == metadata["test_accuracy"]
+    # The card and the index are written, with the measured figure.
+    card = (cards / "lenet5.tiny" / "README.md").read_text()
+    assert f"{100 * accuracy:.2f}%" in card or f"{100 * metadata['test_accuracy']:.2f}%" in card
+    assert "lenet5.tiny" in (cards / "README.md").read_text()
+
+
+def test_publish_refuses_a_run_of_another_network(tfds_data_dir, tmp_path):
+    run = tmp_path / "run"
+    run_kerascnn(
+        "train",
+        "lenet5_max",
+        "--data",
+        "tfds:mnist",
+        "--data-dir",
+        tfds_data_dir,
+        "--max-examples",
+        "200",
+        "--epochs",
+        "1",
+        "--out",
+        str(run),
+        "--verbose",
+        "0",
+    )
+    result = run_kerascnn(
+        "publish",
+        str(run),
+        "--name",
+        "lenet5.tiny",
+        "--dataset",
+        "mnist",
+        "--data",
+        "tfds:mnist",
+        "--data-dir",
+        tfds_data_dir,
+        "--max-examples",
+        "200",
+        "--presets-dir",
+        str(tmp_path / "presets"),
+    )
+    assert result.returncode == 2
+    assert "did not train lenet5's spec" in result.stderr
