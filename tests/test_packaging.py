@@ -17,11 +17,22 @@ def _run(*args, stdin=None):
     )
 
 
-def test_import_does_not_load_heavy_dependencies():
-    code = "import kerascnn, sys; print(sorted({m.split('.')[0] for m in sys.modules} & %r))"
-    result = _run("-c", code % HEAVY)
+@pytest.mark.parametrize(
+    "module", ["kerascnn", "kerascnn.zoo", "kerascnn.zoo.finetune", "kerascnn.cli"]
+)
+def test_import_does_not_load_heavy_dependencies(module):
+    code = "import %s, sys; print(sorted({m.split('.')[0] for m in sys.modules} & %r))"
+    result = _run("-c", code % (module, HEAVY))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_the_installed_package_ships_presets_and_recipes():
+    from kerascnn.zoo.finetune import RECIPES_DIR
+    from kerascnn.zoo.presets import PACKAGED_DIR
+
+    assert (PACKAGED_DIR / "lenet5.mnist" / "manifest.json").is_file()
+    assert (RECIPES_DIR / "two_stage.json").is_file()
 
 
 def test_keras_plotting_still_works_after_import(tmp_path):

@@ -36,7 +36,7 @@ import numpy as np
 
 from kerascnn import atomic_files, settings
 from kerascnn.spec import ConvNetSpec, SpecError
-from kerascnn.zoo.registry import ZooError
+from kerascnn.zoo.registry import ZooError, input_shape_of
 
 SPEC = "spec.json"
 WEIGHTS = "model.weights.h5"
@@ -352,7 +352,7 @@ def build_from_preset(preset: Preset, *, num_classes=None, input_shape=None) -> 
     spec = preset.spec
     classes = spec.head.num_classes if num_classes is None else num_classes
     shape = input_shape or (spec.input.height, spec.input.width, spec.input.channels)
-    height, width, channels = shape
+    height, width, channels = input_shape_of(shape, preset.name)
     target_spec = ConvNetSpec.from_dict(
         {
             **spec.to_dict(),

@@ -60,7 +60,7 @@ class ModelEntry:
                 f"{self.name} has no option {', '.join(map(repr, unknown))}. "
                 f"Its options: {valid}; all models also take num_classes and input_shape."
             )
-        shape = _input_shape(input_shape or self.default_input_shape, self.name)
+        shape = input_shape_of(input_shape or self.default_input_shape, self.name)
         classes = self.default_num_classes if num_classes is None else num_classes
         if not isinstance(classes, int) or isinstance(classes, bool) or classes < 1:
             raise ZooError(f"num_classes must be a positive integer. Received: {classes!r}")
@@ -85,7 +85,8 @@ class ModelEntry:
         raise ZooError(f"{self.name} accepts no input up to 1024x1024.")
 
 
-def _input_shape(shape, name: str) -> tuple[int, int, int]:
+def input_shape_of(shape, name: str) -> tuple[int, int, int]:
+    """`shape` as (height, width, channels), or a `ZooError` naming `name`."""
     if (
         not isinstance(shape, (tuple, list))
         or len(shape) != 3
