@@ -41,10 +41,21 @@ def _load_model(source: str):
     return load_preset(path) if path.is_dir() else create_model(source)
 
 
-def _zoo_spec(name: str):
+def _zoo_spec(args):
     from kerascnn.zoo import spec_of
 
-    return spec_of(name)
+    return spec_of(args.model, input_shape=args.input_shape, num_classes=args.num_classes)
+
+
+def _shape(text: str) -> tuple[int, int, int]:
+    """'28x28x1' -> (28, 28, 1)."""
+    try:
+        height, width, channels = (int(n) for n in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected HEIGHTxWIDTHxCHANNELS, e.g. 28x28x1. Received: {text!r}"
+        ) from None
+    return height, width, channels
 
 
 def _load_data(args, image_shape):
@@ -93,7 +104,7 @@ def _train(args) -> int:
         keras.utils.set_random_seed(args.seed)
     source = Path(args.model)
     if source.suffix == ".json" or (source.suffix == "" and "." not in args.model):
-        model = _read_spec(args.model) if source.suffix == ".json" else _zoo_spec(args.model)
+        model = _read_spec(args.model) if source.suffix == ".json" else _zoo_spec(args)
         image_shape = (model.input.height, model.input.width, model.input.channels)
     else:
         model = _load_model(args.model)
@@ -255,6 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
         "model", help="a zoo model name, a spec JSON file, or a .keras model to train further"
     )
     train.add_argument("--out", required=True, help="the run folder")
+    train.add_argument(
+        "--input-shape", type=_shape, help="for a zoo model: HEIGHTxWIDTHxCHANNELS, e.g. 28x28x1"
+    )
+    train.add_argument("--num-classes", type=int, help="for a zoo model: classes to predict")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
     _add_data_arguments(train, training=True)
     runs = train.add_argument_group("training")

@@ -58,6 +58,13 @@ def _train_command(run: dict, model_name: str, preset_name: str, dataset: dict) 
         dataset["source"],
         *dataset["flags"].split(),
     ]
+    entry = get_entry(model_name)
+    spec = run["model"]
+    shape = [spec["input"][k] for k in ("height", "width", "channels")]
+    if tuple(shape) != entry.default_input_shape:
+        words += ["--input-shape", "x".join(map(str, shape))]
+    if spec["head"]["num_classes"] != entry.default_num_classes:
+        words += ["--num-classes", str(spec["head"]["num_classes"])]
     words += ["--out", f"runs/{preset_name}", "--batch-size", str(data["batch_size"])]
     if data.get("augment"):
         words += ["--augment", str(data["augment"])]

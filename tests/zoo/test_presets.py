@@ -7,6 +7,7 @@ import json
 import shutil
 import tarfile
 import threading
+import zipfile
 from pathlib import Path
 
 import keras
@@ -157,33 +158,32 @@ def test_a_local_preset_folder_loads_like_the_packaged_one(tmp_path):
     )
 
 
-@pytest.fixture
-def served(tmp_path):
-    """lenet5.mnist as a .tar.gz served over HTTP on 127.0.0.1."""
+@pytest.fixture(params=PRESETS)
+def served(request, tmp_path):
+    """A preset as a .tar.gz served over HTTP on 127.0.0.1."""
+    name = request.param
     public = tmp_path / "public"
     public.mkdir()
-    archive = public / "lenet5.mnist.tar.gz"
+    archive = public / f"{name}.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
-        tar.add(packaged_presets()["lenet5.mnist"], arcname="lenet5.mnist")
-    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(public))  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/{archive.name}"
-    yield url, hashlib.sha256(archive.read_bytes()).hexdigest(), server
+        tar.add(packaged_presets()[name], arcname=name)
+    server, base = _serve(public)
+    url = f"{base}/{archive.name}"
+    yield url, hashlib.sha256(archive.read_bytes()).hexdigest(), server, name
     server.shutdown()
 
 
 def test_a_url_preset_is_verified_cached_and_then_loads_offline(served, tmp_path, monkeypatch):
-    url, checksum, server = served
+    url, checksum, server, name = served
     home = tmp_path / "home"
     monkeypatch.setenv("KERASCNN_HOME", str(home))
     monkeypatch.delenv("KERASCNN_OFFLINE", raising=False)
     model = load_preset(url, sha256=checksum)
-    x = np.random.default_rng(2).uniform(0, 255, (2, 28, 28, 1)).astype("float32")
-    expected = keras.ops.convert_to_numpy(create_model("lenet5.mnist")(x))
+    shape = model.input_shape[1:]
+    x = np.random.default_rng(2).uniform(0, 255, (2, *shape)).astype("float32")
+    expected = keras.ops.convert_to_numpy(create_model(name)(x))
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(x)), expected)
-    cached = home / "presets" / checksum / "lenet5.mnist"
+    cached = home / "presets" / checksum / name
     assert (cached / "manifest.json").is_file()
     assert [p.name for p in (home / "presets").iterdir()] == [checksum]  # no leftovers
 
@@ -195,7 +195,7 @@ def test_a_url_preset_is_verified_cached_and_then_loads_offline(served, tmp_path
 
 
 def test_a_url_with_a_wrong_checksum_leaves_nothing_in_the_cache(served, tmp_path, monkeypatch):
-    url, checksum, _ = served
+    url, checksum, _, _ = served
     monkeypatch.setenv("KERASCNN_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("KERASCNN_OFFLINE", raising=False)
     wrong = "0" * 64
@@ -207,7 +207,7 @@ def test_a_url_with_a_wrong_checksum_leaves_nothing_in_the_cache(served, tmp_pat
 
 
 def test_offline_refuses_the_network_with_a_clear_message(served, tmp_path, monkeypatch):
-    url, checksum, _ = served
+    url, checksum, _, _ = served
     monkeypatch.setenv("KERASCNN_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("KERASCNN_OFFLINE", "1")
     with pytest.raises(ZooError, match=r"KERASCNN_OFFLINE is set, so kerascnn will not download"):
@@ -218,3 +218,34 @@ def test_model_cards_are_rendered_from_the_measurements():
     for path, text in expected_cards(ROOT / "zoo").items():
         assert path.is_file(), f"{path} is missing; run python -m kerascnn.zoo.cards zoo"
         assert path.read_text() == text, f"{path} is stale; run python -m kerascnn.zoo.cards zoo"
+
+
+def _serve(folder: Path):
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(folder))  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_zip_archives_load_and_unsafe_archives_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERASCNN_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("KERASCNN_OFFLINE", raising=False)
+    public = tmp_path / "public"
+    public.mkdir()
+    source = packaged_presets()["lenet5.mnist"]
+    with zipfile.ZipFile(public / "p.zip", "w") as z:
+        for path in source.iterdir():
+            z.write(path, path.name)  # files at the archive's root
+    with tarfile.open(public / "evil.tar.gz", "w:gz") as tar:
+        tar.add(source / "spec.json", arcname="../escaped.json")
+    server, base = _serve(public)
+    try:
+        digest = hashlib.sha256((public / "p.zip").read_bytes()).hexdigest()
+        assert load_preset(f"{base}/p.zip", sha256=digest).output_shape == (None, 10)
+        digest = hashlib.sha256((public / "evil.tar.gz").read_bytes()).hexdigest()
+        with pytest.raises(PresetIntegrityError, match=r"unsafe path '\.\./escaped\.json'"):
+            load_preset(f"{base}/evil.tar.gz", sha256=digest)
+    finally:
+        server.shutdown()
+    assert not (tmp_path / "home" / "escaped.json").exists()
+    assert not (tmp_path / "home" / "presets" / digest).exists()
