@@ -15,6 +15,7 @@ from kerascnn.zoo.catalog import (
     load_preset,
     model_info,
     register_preset,
+    resolve_preset,
     spec_of,
 )
 from kerascnn.zoo.presets import Preset, PresetIntegrityError
@@ -31,5 +32,6 @@ __all__ = [
     "model_info",
     "register_model",
     "register_preset",
+    "resolve_preset",
     "spec_of",
 ]

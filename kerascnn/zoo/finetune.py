@@ -109,9 +109,9 @@ def set_trainable(model: keras.Model, part: str) -> None:
     if part not in PARTS:
         raise ZooError(f"`part` must be 'head' or 'all'. Received: part={part!r}")
     model.trainable = True
-    if part == "head":
-        for layer in model.layers:
-            layer.trainable = layer.name == "predictions"
+    # Each layer explicitly: a functional model's own flag does not reset its layers'.
+    for layer in model.layers:
+        layer.trainable = part == "all" or layer.name == "predictions"
 
 
 @dataclass(frozen=True)
