@@ -200,6 +200,39 @@ def _publish(args) -> int:
     return 0
 
 
+def _representative_data(args, image_shape):
+    if not args.data:
+        return None
+    if args.data.endswith(".npy"):
+        import numpy as np
+
+        return np.load(args.data)
+    data = _load_data(args, image_shape)
+    return data.splits["test" if "test" in data.splits else "train"].unbatch().take(args.samples)
+
+
+def _export(args) -> int:
+    from kerascnn.export import export_model
+
+    model = _load_model(args.model)
+    image_shape = tuple(model.inputs[0].shape[1:])
+    report = export_model(
+        model,
+        args.out,
+        formats=args.format,
+        quantize=args.quantize,
+        representative_data=_representative_data(args, image_shape),
+        verify=not args.no_verify,
+        opsets=[int(opset) for opset in args.opset.split(",")],
+        allow_flex=args.allow_flex,
+        feature_maps=args.feature_maps,
+        source=args.model,
+        force=args.force,
+    )
+    print(report)
+    return 0
+
+
 def _verbosity(args):
     return "auto" if args.verbose is None else args.verbose
 
@@ -215,10 +248,12 @@ def _describe(args) -> int:
     return 0
 
 
-def _add_data_arguments(parser, *, training: bool) -> None:
+def _add_data_arguments(parser, *, training: bool, data_help: str | None = None) -> None:
     group = parser.add_argument_group("data")
     group.add_argument(
-        "--data", required=True, help="tfds:NAME (e.g. tfds:mnist) or a folder of class folders"
+        "--data",
+        required=data_help is None,
+        help=data_help or "tfds:NAME (e.g. tfds:mnist) or a folder of class folders",
     )
     group.add_argument("--data-dir", help="TFDS data directory (prepared data sets)")
     group.add_argument("--manual-dir", help="TFDS manual directory (original files, offline)")
@@ -346,6 +381,38 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--limitations", default="", help="where it fails")
     _add_data_arguments(publish, training=False)
     publish.set_defaults(run=_publish)
+
+    export = commands.add_parser(
+        "export",
+        help="export to SavedModel, TFLite and ONNX, each checked against Keras",
+        description="Export MODEL (a zoo name, a preset, a .keras file or a run folder), run "
+        "every artifact in its own runtime and compare it with Keras.",
+    )
+    export.add_argument("model", metavar="MODEL")
+    export.add_argument("--out", required=True, help="the folder to create")
+    export.add_argument(
+        "--format", default="saved_model,tflite,onnx", help="comma-separated: %(default)s"
+    )
+    export.add_argument(
+        "--quantize", help="comma-separated extra variants: float16, dynamic, int8, uint8"
+    )
+    export.add_argument("--opset", default="17", help="ONNX opset(s), comma-separated")
+    export.add_argument(
+        "--samples", type=int, default=500, help="representative images to take from --data"
+    )
+    export.add_argument("--allow-flex", action="store_true", help="allow Select TF ops in TFLite")
+    export.add_argument(
+        "--feature-maps", action="store_true", help="add a feature_maps SavedModel signature"
+    )
+    export.add_argument("--no-verify", action="store_true", help="skip the runtime checks")
+    export.add_argument("--force", action="store_true", help="replace an existing --out")
+    _add_data_arguments(
+        export,
+        training=False,
+        data_help="representative images for int8 calibration and the checks: tfds:NAME, "
+        "a folder of class folders, or a .npy array of raw images",
+    )
+    export.set_defaults(run=_export)
     return parser
 
 
@@ -358,8 +425,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kerascnn {args.command}: error: {error}", file=sys.stderr)
         return 2
     except RuntimeError as error:
+        from kerascnn.export import ExportError
         from kerascnn.training import TrainingDiverged
 
+        if isinstance(error, ExportError):
+            print(f"kerascnn {args.command}: error: {error}", file=sys.stderr)
+            return 2
         if not isinstance(error, TrainingDiverged):
             raise
         print(f"kerascnn {args.command}: {error}", file=sys.stderr)

@@ -1,0 +1,118 @@
+"""The TensorFlow functions every format is converted from.
+
+A model that was never called still exports: the input signature comes from
+`model.inputs`, with a free batch dimension.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from kerascnn.export.errors import ExportError
+from kerascnn.layers import RectifiedFeatureMap
+
+INPUT_NAME = "image"
+OUTPUT_NAME = "predictions"
+
+
+def check_exportable(model: keras.Model) -> None:
+    """Refuses what the exporters cannot turn into a faithful artifact."""
+    if not isinstance(model, keras.Model):
+        raise ExportError(
+            f"export needs a keras.Model. Received: {type(model).__name__}; load a .keras "
+            "file with keras.saving.load_model or a zoo model with kerascnn.zoo.create_model."
+        )
+    if keras.backend.backend() != "tensorflow":
+        raise ExportError(
+            "The exporters trace the model with TensorFlow; run with KERAS_BACKEND=tensorflow. "
+            f"Received backend: {keras.backend.backend()}"
+        )
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        inputs = None
+    if not inputs or len(inputs) != 1 or len(inputs[0].shape) != 4:
+        raise ExportError(
+            f"Model '{model.name}' needs one image input of shape (batch, height, width, "
+            "channels) with known sizes; build it with keras.Input(shape=(H, W, C)) first."
+        )
+    if any(d is None for d in inputs[0].shape[1:]):
+        raise ExportError(
+            f"Model '{model.name}' has a free image size {tuple(inputs[0].shape)}; exported "
+            "artifacts need fixed sizes: rebuild it with keras.Input(shape=(H, W, C))."
+        )
+    other = sorted({layer.dtype_policy.name for layer in model.layers} - {"float32"})
+    if other:
+        raise ExportError(
+            f"Model '{model.name}' computes in {', '.join(other)}; the exporters take float32 "
+            "models (quantize at export instead). Rebuild it in float32, e.g. "
+            "ConvNet(model.spec, dtype='float32'), and load its weights."
+        )
+
+
+def input_signature(model: keras.Model) -> list[tf.TensorSpec]:
+    """One float32 image tensor with a free batch dimension."""
+    shape = (None, *(int(d) for d in model.inputs[0].shape[1:]))
+    return [tf.TensorSpec(shape, tf.float32, name=INPUT_NAME)]
+
+
+def serving_function(model: keras.Model) -> tf.types.experimental.GenericFunction:
+    """`image` (raw pixels) -> {"predictions": ...}, in inference mode."""
+
+    @tf.function(input_signature=input_signature(model))
+    def serve(image):
+        return {OUTPUT_NAME: model(image, training=False)}
+
+    return serve
+
+
+def rectified_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The layers whose outputs are rectified feature maps, in graph order."""
+    return [
+        layer
+        for layer in model.layers
+        if isinstance(layer, (RectifiedFeatureMap, keras.layers.ReLU))
+        and len(layer.output.shape) == 4
+    ]
+
+
+def feature_maps_function(model: keras.Model) -> tf.types.experimental.GenericFunction:
+    """`image` -> {layer name: rectified feature map} for every rectified layer."""
+    layers = rectified_layers(model)
+    if not layers:
+        raise ExportError(
+            f"Model '{model.name}' has no RectifiedFeatureMap or ReLU layer, so there are no "
+            "rectified feature maps to serve; export without feature_maps."
+        )
+    probe = keras.Model(model.inputs, [layer.output for layer in layers])
+
+    @tf.function(input_signature=input_signature(model))
+    def feature_maps(image):
+        maps = probe(image, training=False)
+        return {layer.name: value for layer, value in zip(layers, maps)}
+
+    return feature_maps
+
+
+def frozen_module(model: keras.Model) -> tf.Module:
+    """A `tf.Module` whose serving signature has the weights as constants.
+
+    The TFLite converter and tf2onnx both want a graph without variables:
+    converted straight from Keras 3 variables, the TFLite model kept them as
+    resource variables (VAR_HANDLE/READ_VARIABLE) that the interpreter
+    leaves uninitialised.
+    """
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    frozen = convert_variables_to_constants_v2(serving_function(model).get_concrete_function())
+
+    @tf.function(input_signature=input_signature(model))
+    def serve(image):
+        return {OUTPUT_NAME: frozen(image)[0]}
+
+    module = tf.Module()
+    module.serve = serve
+    return module

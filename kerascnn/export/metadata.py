@@ -1,0 +1,109 @@
+"""What every artifact carries: class names, preprocessing, the source and
+a fingerprint of the network's spec and weights.
+
+The same dictionary goes into each format's own metadata slot (ONNX
+`metadata_props`, a TFLite associated file, SavedModel assets) and into a
+JSON sidecar, so an app reads it without kerascnn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import keras
+import numpy as np
+
+from kerascnn.builder import ConvNet
+
+FORMAT = "kerascnn-artifact/1"
+
+
+def _sha256_json(data) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def fingerprint(model: keras.Model) -> dict:
+    """sha256 of the architecture (the spec, or the Keras config) and of the weights.
+
+    Two models with equal fingerprints compute the same function; the
+    fingerprint ties an artifact to the exact network it came from.
+    """
+    architecture = model.spec.to_dict() if isinstance(model, ConvNet) else model.get_config()
+    digest = hashlib.sha256()
+    for variable in model.weights:
+        value = np.ascontiguousarray(keras.ops.convert_to_numpy(variable))
+        digest.update(variable.path.encode("utf-8"))
+        digest.update(str(value.dtype).encode("ascii"))
+        digest.update(str(value.shape).encode("ascii"))
+        digest.update(value.tobytes())
+    return {"spec_sha256": _sha256_json(architecture), "weights_sha256": digest.hexdigest()}
+
+
+def _output_activation(model: keras.Model) -> str:
+    activation = getattr(model.layers[-1], "activation", None)
+    return getattr(activation, "__name__", "unknown")
+
+
+def _preprocessing(model: keras.Model) -> dict:
+    height, width, channels = (int(d) for d in model.inputs[0].shape[1:])
+    preprocessing = {
+        "input_shape": [height, width, channels],
+        "pixels": "float32, channels last, as given to the Keras model",
+    }
+    if isinstance(model, ConvNet):
+        preprocessing.update(
+            pixels="raw 0-255, float32, channels last; rescaling is in the model",
+            scale=model.spec.input.scale,
+            offset=model.spec.input.offset,
+        )
+    return preprocessing
+
+
+def artifact_metadata(model: keras.Model, *, source: str | None = None, class_names=None) -> dict:
+    """The metadata an exported artifact carries.
+
+    Args:
+        model: The Keras model being exported.
+        source: Where it came from (a preset name, a zoo name, a `.keras`
+            path); defaults to the preset's name or the model's name.
+        class_names: Label names, index = class; defaults to the preset's,
+            or "0", "1", ... when the model has none.
+
+    Example:
+    >>> artifact_metadata(create_model("lenet5.mnist"))["class_names"][:2]
+    ['0', '1']
+    """
+    preset = getattr(model, "preset", None)
+    num_classes = int(model.outputs[0].shape[-1])
+    if class_names is None:
+        if preset is not None and len(preset.class_names) == num_classes:
+            class_names = preset.class_names
+        else:
+            class_names = [str(i) for i in range(num_classes)]
+    class_names = [str(name) for name in class_names]
+    if len(class_names) != num_classes:
+        raise ValueError(
+            f"The model predicts {num_classes} classes but {len(class_names)} class names "
+            f"were given. Received: class_names={class_names}"
+        )
+    preprocessing = _preprocessing(model)
+    if preset is not None:
+        preprocessing = {**preset.metadata.get("preprocessing", {}), **preprocessing}
+    from kerascnn import __version__
+
+    return {
+        "format": FORMAT,
+        "model": model.name,
+        "source": source or (preset.name if preset is not None else model.name),
+        "class_names": class_names,
+        "preprocessing": preprocessing,
+        "input": {"name": "image", "dtype": "float32"},
+        "output": {"name": "predictions", "activation": _output_activation(model)},
+        "fingerprint": fingerprint(model),
+        "versions": {
+            "kerascnn": __version__,
+            "keras": keras.__version__,
+        },
+    }

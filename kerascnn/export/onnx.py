@@ -1,0 +1,113 @@
+"""ONNX conversion through tf2onnx: chosen opset, dynamic batch, full check.
+
+Optionally an int8 model through ONNX Runtime's static quantization (QDQ,
+per-channel weights), calibrated on representative images.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from kerascnn.export.errors import ExportError
+from kerascnn.export.graph import INPUT_NAME, input_signature, serving_function
+
+DEFAULT_OPSET = 17
+BATCH_DIM = "batch"
+CALIBRATION_IMAGES = 200
+
+
+def _import(name: str):
+    try:
+        return __import__(name, fromlist=["_"])
+    except ImportError as error:
+        raise ExportError(
+            f"ONNX export needs the '{name}' package, which is not installed: "
+            f"pip install {name.split('.')[0]} (or reinstall kerascnn with its dependencies)."
+        ) from error
+
+
+def convert(model, *, opset: int = DEFAULT_OPSET):
+    """The `onnx.ModelProto` of a Keras model, batch dimension named `batch`."""
+    tf2onnx = _import("tf2onnx")
+    onnx = _import("onnx")
+    try:
+        proto, _ = tf2onnx.convert.from_function(
+            serving_function(model), input_signature=input_signature(model), opset=opset
+        )
+    except Exception as error:  # tf2onnx raises many types
+        raise ExportError(
+            f"ONNX (opset {opset}) conversion of model '{model.name}' failed: "
+            f"{type(error).__name__}: {str(error).strip().splitlines()[-1:]}. Try another "
+            "opset (--opset), or replace the layer named in the message."
+        ) from error
+    for value in (*proto.graph.input, *proto.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        if dims and not dims[0].HasField("dim_value"):
+            dims[0].dim_param = BATCH_DIM
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except onnx.checker.ValidationError as error:
+        raise ExportError(
+            f"The ONNX model of '{model.name}' fails onnx.checker: {error}"
+        ) from error
+    return proto
+
+
+def set_metadata(proto, metadata: dict) -> None:
+    """Stores the metadata in `metadata_props` (read by onnxruntime's custom_metadata_map)."""
+    onnx = _import("onnx")
+    props = {
+        "kerascnn": json.dumps(metadata),
+        "class_names": json.dumps(metadata["class_names"]),
+        "preprocessing": json.dumps(metadata["preprocessing"]),
+        "source": metadata["source"],
+    }
+    del proto.metadata_props[:]
+    onnx.helper.set_model_props(proto, props)
+    proto.producer_name = "kerascnn"
+
+
+def quantize_int8(float_model: Path, output: Path, representative: np.ndarray) -> None:
+    """Static int8 quantization (QDQ, per-channel weights) with ONNX Runtime."""
+    onnx = _import("onnx")
+    quantization = _import("onnxruntime.quantization")
+    if representative is None or len(representative) == 0:
+        raise ExportError(
+            "ONNX int8 quantization calibrates on representative images; pass representative_data."
+        )
+    images = np.asarray(representative[:CALIBRATION_IMAGES], dtype="float32")
+
+    class Reader(quantization.CalibrationDataReader):
+        def __init__(self):
+            self._batches = iter([{INPUT_NAME: image[None]} for image in images])
+
+        def get_next(self):
+            return next(self._batches, None)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quantization.shape_inference.quant_pre_process(
+            str(float_model), str(prepared), skip_symbolic_shape=True
+        )
+        try:
+            quantization.quantize_static(
+                str(prepared),
+                str(output),
+                Reader(),
+                quant_format=quantization.QuantFormat.QDQ,
+                activation_type=quantization.QuantType.QInt8,
+                weight_type=quantization.QuantType.QInt8,
+                per_channel=True,
+            )
+        except Exception as error:
+            raise ExportError(f"ONNX Runtime int8 quantization failed: {error}") from error
+    # The quantizer keeps the graph but not always the model's metadata.
+    source = onnx.load(str(float_model))
+    quantized = onnx.load(str(output))
+    del quantized.metadata_props[:]
+    quantized.metadata_props.extend(source.metadata_props)
+    onnx.save(quantized, str(output))

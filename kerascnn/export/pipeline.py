@@ -1,0 +1,233 @@
+"""`export_model`: a Keras model to verified SavedModel, TFLite and ONNX files."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from kerascnn import atomic_files
+from kerascnn.export import graph, runtimes
+from kerascnn.export.calibration import representative_images, synthesized_images
+from kerascnn.export.metadata import artifact_metadata
+from kerascnn.export.report import ArtifactReport, ExportReport, Progress
+
+FORMATS = ("saved_model", "tflite", "onnx")
+QUANTIZATIONS = ("float16", "dynamic", "int8", "uint8")
+VERIFY_IMAGES = 256
+REPORT_FILE = "report.json"
+
+
+def _names(values, allowed, what) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = [v.strip() for v in values.split(",") if v.strip()]
+    values = tuple(dict.fromkeys(values))
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise ValueError(
+            f"Unknown {what} {', '.join(map(repr, unknown))}; use any of {', '.join(allowed)}. "
+            f"Received: {what}={values}"
+        )
+    return values
+
+
+def _disk_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def export_model(
+    model: keras.Model,
+    out_dir: str | Path,
+    formats=FORMATS,
+    quantize=None,
+    representative_data=None,
+    verify: bool = True,
+    *,
+    opsets=(17,),
+    allow_flex: bool = False,
+    feature_maps: bool = False,
+    source: str | None = None,
+    class_names=None,
+    tolerance: float = runtimes.FLOAT_TOLERANCE,
+    min_agreement: float = runtimes.QUANTIZED_AGREEMENT,
+    force: bool = False,
+    progress: bool = True,
+) -> ExportReport:
+    """Exports a Keras model and checks every artifact against it.
+
+    The folder is written atomically: everything goes to a temporary folder
+    beside `out_dir`, which is renamed into place only when every artifact
+    is written and verified. An existing `out_dir` is replaced only with
+    `force=True`.
+
+    Args:
+        model: A float32 Keras model with one image input (a kerascnn
+            `ConvNet`, a preset, or any functional model); it need not have
+            been called.
+        out_dir: The folder to create.
+        formats: Any of "saved_model", "tflite", "onnx" (a list or a
+            comma-separated string).
+        quantize: Extra quantized variants: "float16", "dynamic" (TFLite),
+            "int8" (TFLite with int8 input/output, and ONNX through ONNX
+            Runtime), "uint8" (TFLite with uint8 input/output).
+        representative_data: Raw images for int8 calibration and for the
+            parity check: an array (N, H, W, C), a `tf.data.Dataset` or a
+            kerascnn `ImageDataset`. Without it, the check uses random images.
+        verify: Run every artifact in its runtime and compare with Keras.
+        opsets: ONNX opsets, one `.onnx` file each.
+        allow_flex: Let TFLite use Select TF (Flex) ops.
+        feature_maps: Add a `feature_maps` signature to the SavedModel.
+        source: Recorded as the artifact's source (a preset or file name).
+        class_names: Label names, when the model carries none.
+        tolerance: Largest absolute difference allowed for float artifacts.
+        min_agreement: Smallest top-1 agreement allowed for quantized ones.
+        force: Replace an existing `out_dir`.
+        progress: Print the steps on standard error.
+
+    Returns:
+        An `ExportReport`, also written to `out_dir/report.json`.
+
+    Example:
+    >>> report = export_model(create_model("lenet5.mnist"), "lenet5_export",
+    ...                       quantize="int8", representative_data=images)
+    >>> print(report)
+    """
+    formats = _names(formats, FORMATS, "formats")
+    quantize = _names(quantize, QUANTIZATIONS, "quantize")
+    if not formats:
+        raise ValueError(f"Give at least one format of {', '.join(FORMATS)}. Received: formats=()")
+    if "tflite" not in formats and set(quantize) - {"int8"}:
+        raise ValueError(f"quantize={quantize} makes TFLite variants; add 'tflite' to formats.")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not force:
+        raise FileExistsError(
+            f"{out_dir} already exists; choose another folder or pass force=True (--force) "
+            "to replace it."
+        )
+    graph.check_exportable(model)
+    input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    metadata = artifact_metadata(model, source=source, class_names=class_names)
+
+    samples = None
+    if representative_data is not None:
+        samples = representative_images(representative_data, input_shape, limit=1000)
+    if verify:
+        check_images = samples if samples is not None else synthesized_images(input_shape, 64)
+        check_images = check_images[:VERIFY_IMAGES]
+        reference = keras.ops.convert_to_numpy(model(check_images, training=False))
+
+    plan = []
+    if "saved_model" in formats:
+        plan.append(("saved_model", "float32"))
+    if "tflite" in formats:
+        plan.append(("tflite", "float32"))
+        plan += [("tflite", q) for q in quantize]
+    if "onnx" in formats:
+        for opset in opsets:
+            plan.append(("onnx", f"opset{int(opset)}"))
+            if "int8" in quantize:
+                plan.append(("onnx", f"opset{int(opset)}-int8"))
+    steps = Progress(len(plan) * (2 if verify else 1), enabled=progress)
+    report = ExportReport(str(out_dir), metadata, int(model.count_params()))
+
+    with atomic_files.directory(out_dir) as tmp:
+        for fmt, variant in plan:
+            artifact = ArtifactReport(fmt, variant, _file_name(fmt, variant))
+            path = tmp / artifact.path
+            start = time.perf_counter()
+            with steps.step(f"{fmt} {variant}: write {artifact.path}"):
+                _write(
+                    fmt,
+                    variant,
+                    model,
+                    path,
+                    tmp,
+                    metadata,
+                    artifact,
+                    samples,
+                    allow_flex=allow_flex,
+                    feature_maps=feature_maps,
+                )
+            artifact.export_time_s = time.perf_counter() - start
+            artifact.size_bytes = _disk_size(path)
+            sidecar = {**metadata, "artifact": {"format": fmt, "variant": variant}}
+            if fmt == "tflite" and variant in ("int8", "uint8"):
+                sidecar["input"] = {**metadata["input"], "dtype": variant, "quantized": True}
+            atomic_files.write_json(tmp / f"{artifact.path}.json", sidecar)
+            if verify:
+                start = time.perf_counter()
+                with steps.step(f"{fmt} {variant}: run in its runtime, compare with Keras"):
+                    outputs = _run(fmt, path, check_images)
+                    artifact.parity = runtimes.parity(reference, outputs)
+                    runtimes.check(
+                        artifact.path,
+                        artifact.parity,
+                        quantized=_quantized(variant),
+                        tolerance=tolerance,
+                        agreement=min_agreement,
+                    )
+                artifact.verify_time_s = time.perf_counter() - start
+            report.artifacts.append(artifact)
+        atomic_files.write_json(tmp / REPORT_FILE, report.to_dict())
+    return report
+
+
+def _quantized(variant: str) -> bool:
+    return variant.endswith(("float16", "dynamic", "int8", "uint8"))
+
+
+def _file_name(fmt: str, variant: str) -> str:
+    if fmt == "saved_model":
+        return "saved_model"
+    if fmt == "tflite":
+        return "model.tflite" if variant == "float32" else f"model.{variant}.tflite"
+    return f"model.{variant}.onnx"
+
+
+def _write(
+    fmt, variant, model, path, tmp, metadata, artifact, samples, *, allow_flex, feature_maps
+):
+    if fmt == "saved_model":
+        from kerascnn.export.saved_model import write_saved_model
+
+        write_saved_model(model, path, metadata, feature_maps=feature_maps)
+    elif fmt == "tflite":
+        from kerascnn.export import tflite
+
+        flatbuffer = tflite.convert(model, variant, representative=samples, allow_flex=allow_flex)
+        artifact.ops = tflite.op_names(flatbuffer)
+        artifact.gpu_delegate_unsupported = tflite.gpu_unsupported(artifact.ops)
+        path.write_bytes(tflite.with_associated_files(flatbuffer, metadata))
+    else:
+        from kerascnn.export import onnx as onnx_export
+
+        opset = int(variant.split("-")[0].removeprefix("opset"))
+        if variant.endswith("-int8"):
+            onnx_export.quantize_int8(tmp / _file_name("onnx", f"opset{opset}"), path, samples)
+        else:
+            proto = onnx_export.convert(model, opset=opset)
+            onnx_export.set_metadata(proto, metadata)
+            path.write_bytes(proto.SerializeToString())
+        import onnx
+
+        artifact.ops = sorted({node.op_type for node in onnx.load(str(path)).graph.node})
+
+
+def _run(fmt: str, path: Path, images: np.ndarray) -> np.ndarray:
+    if fmt == "saved_model":
+        return runtimes.run_saved_model(path, images)
+    if fmt == "tflite":
+        return runtimes.run_tflite(path, images)
+    return runtimes.run_onnx(path, images)
+
+
+def read_report(out_dir: str | Path) -> dict:
+    """The `report.json` of an export folder."""
+    return json.loads((Path(out_dir) / REPORT_FILE).read_text(encoding="utf-8"))
