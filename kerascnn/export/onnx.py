@@ -48,6 +48,19 @@ def convert(model, *, opset: int = DEFAULT_OPSET):
         dims = value.type.tensor_type.shape.dim
         if dims and not dims[0].HasField("dim_value"):
             dims[0].dim_param = BATCH_DIM
+    unconverted = sorted(
+        {
+            node.op_type
+            for node in proto.graph.node
+            if node.domain in ("", "ai.onnx") and not onnx.defs.has(node.op_type)
+        }
+    )
+    if unconverted:
+        raise ExportError(
+            f"ONNX (opset {opset}): tf2onnx could not convert these TensorFlow ops of model "
+            f"'{model.name}': {', '.join(unconverted)}. Replace the layers that use them, or "
+            "try another opset (--opset)."
+        )
     try:
         onnx.checker.check_model(proto, full_check=True)
     except onnx.checker.ValidationError as error:

@@ -86,7 +86,9 @@ def export_model(
         feature_maps: Add a `feature_maps` signature to the SavedModel.
         source: Recorded as the artifact's source (a preset or file name).
         class_names: Label names, when the model carries none.
-        tolerance: Largest absolute difference allowed for float artifacts.
+        tolerance: Largest difference allowed for float artifacts, absolute for
+            outputs within [-1, 1] (probabilities), relative to the largest
+            output otherwise.
         min_agreement: Smallest top-1 agreement allowed for quantized ones.
         force: Replace an existing `out_dir`.
         progress: Print the steps on standard error.

@@ -101,7 +101,8 @@ def convert(
 
 def _conversion_error(model, variant, error, allow_flex) -> ExportError:
     text = str(error)
-    flex = sorted(set(re.findall(r"\btf\.(\w+)", text)))
+    # Op names read as `tf.Cumprod(...)` in the converter's message.
+    flex = sorted(set(re.findall(r"\btf\.([A-Z]\w*)", text)))
     if flex and not allow_flex and ("Select TF" in text or "flex" in text.lower()):
         return ExportError(
             f"TFLite ({variant}): model '{model.name}' needs ops that are not TFLite builtins: "

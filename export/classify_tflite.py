@@ -1,0 +1,58 @@
+"""Classify an image file with a kerascnn `.tflite` export, using only LiteRT.
+
+The model carries its class names and preprocessing (a zip of associated
+files appended to the flatbuffer), so nothing else is needed:
+
+    python export/classify_tflite.py model.int8.tflite digit.png --top 3
+
+Needs: ai-edge-litert, NumPy, Pillow. Not kerascnn, not TensorFlow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import zipfile
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+from image_input import load_image, print_answer, quantize, top_k
+
+
+def read_metadata(path: str) -> dict:
+    with zipfile.ZipFile(path) as archive:
+        return json.loads(archive.read("kerascnn_metadata.json"))
+
+
+def classify(model_path: str, image_path: str, k: int = 5) -> list:
+    """[(class name, probability), ...] for one image, best first."""
+    metadata = read_metadata(model_path)
+    pixels = load_image(image_path, metadata["preprocessing"])
+    interpreter = Interpreter(model_path=model_path, num_threads=1)
+    interpreter.allocate_tensors()
+    source = interpreter.get_input_details()[0]
+    target = interpreter.get_output_details()[0]
+    if np.dtype(source["dtype"]).kind != "f":
+        pixels = quantize(pixels, source["dtype"], *source["quantization"])
+    interpreter.set_tensor(source["index"], pixels)
+    interpreter.invoke()
+    output = interpreter.get_tensor(target["index"])[0]
+    if np.dtype(target["dtype"]).kind != "f":
+        scale, zero_point = target["quantization"]
+        output = (output.astype(np.float32) - zero_point) * scale
+    return top_k(output, metadata["class_names"], k)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="a .tflite exported by kerascnn")
+    parser.add_argument("image", help="an image file (PNG, JPEG, ...)")
+    parser.add_argument("--top", type=int, default=5)
+    args = parser.parse_args(argv)
+    print_answer(classify(args.model, args.image, args.top))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Shared by the standalone runners: an image file to the model's input,
+and the top-k answer. Needs NumPy and Pillow only (no kerascnn, no
+TensorFlow)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+
+def load_image(path: str, preprocessing: dict) -> np.ndarray:
+    """A (1, H, W, C) float32 array of raw 0-255 pixels, as the artifact expects.
+
+    The exported models rescale in their graph, so only the size and the
+    channel count are adapted here (bilinear resize, like kerascnn.data).
+    """
+    height, width, channels = preprocessing["input_shape"]
+    image = Image.open(path).convert("L" if channels == 1 else "RGB")
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.BILINEAR)
+    pixels = np.asarray(image, dtype=np.float32)
+    if channels == 1:
+        pixels = pixels[..., None]
+    return pixels[None]
+
+
+def quantize(values: np.ndarray, dtype, scale: float, zero_point: int) -> np.ndarray:
+    """Float values to an integer input tensor (int8/uint8 TFLite models)."""
+    info = np.iinfo(dtype)
+    return np.clip(np.round(values / scale + zero_point), info.min, info.max).astype(dtype)
+
+
+def top_k(probabilities: np.ndarray, class_names: list, k: int) -> list:
+    """[(class name, probability), ...], best first."""
+    order = np.argsort(-probabilities)[:k]
+    return [(class_names[i], float(probabilities[i])) for i in order]
+
+
+def print_answer(answer: list) -> None:
+    for name, probability in answer:
+        print(f"{name}\t{probability:.4f}")

@@ -1,0 +1,143 @@
+"""Atomic writes, refusals and the errors users meet."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from kerascnn.builder import ConvNet
+from kerascnn.export import ExportError, export_model
+from kerascnn.zoo import create_model, spec_of
+from tests.export.artifacts import ort_predict
+
+
+def _small_model():
+    image = keras.Input((8, 8, 1), name="image")
+    x = keras.layers.Conv2D(4, 3, activation="relu")(image)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(image, keras.layers.Dense(3, activation="softmax")(x))
+
+
+@keras.saving.register_keras_serializable(package="kerascnn_tests")
+class CumulativeProduct(keras.layers.Layer):
+    """Cumprod has no TFLite builtin and no tf2onnx conversion."""
+
+    def call(self, x):
+        return keras.ops.cumprod(x, axis=-1)
+
+
+def _model_with_cumprod():
+    image = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(4, 3)(image)
+    x = CumulativeProduct()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(image, keras.layers.Dense(3, activation="softmax")(x))
+
+
+def test_a_model_never_called_exports(tmp_path):
+    model = keras.Sequential(
+        [keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3), keras.layers.Flatten(),
+         keras.layers.Dense(3, activation="softmax")]
+    )  # fmt: skip
+    report = export_model(model, tmp_path / "out", formats="onnx", progress=False)
+    x = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 1)).astype("float32")
+    np.testing.assert_allclose(
+        ort_predict(tmp_path / "out" / "model.opset17.onnx", x), model.predict(x, verbose=0),
+        atol=1e-4,
+    )  # fmt: skip
+    assert report.metadata["class_names"] == ["0", "1", "2"]
+
+
+def test_an_existing_folder_is_kept_without_force(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="force"):
+        export_model(_small_model(), out, formats="onnx", progress=False)
+    assert (out / "mine.txt").read_text() == "keep me"
+    export_model(_small_model(), out, formats="onnx", progress=False, force=True)
+    assert not (out / "mine.txt").exists()
+    assert (out / "model.opset17.onnx").is_file()
+
+
+def test_an_artifact_over_tolerance_fails_and_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(ExportError, match="over the tolerance"):
+        export_model(_small_model(), out, formats="tflite", tolerance=0.0, progress=False)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_killed_export_leaves_nothing_at_the_destination(tmp_path):
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kerascnn", "export", "lenet5", "--out", str(out),
+         "--quantize", "float16,dynamic"],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    # Kill it in the middle: once the first artifact is written.
+    for line in iter(process.stderr.readline, ""):
+        if "[2/" in line:
+            break
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    time.sleep(0.1)
+    assert not out.exists()
+    leftovers = [p.name for p in tmp_path.iterdir()]
+    assert all(name.startswith(".out.") for name in leftovers), leftovers
+
+
+def test_flex_ops_are_refused_by_name_unless_allowed(tmp_path):
+    model = _model_with_cumprod()
+    with pytest.raises(ExportError, match=r"not TFLite builtins: Cumprod\. .*allow_flex"):
+        export_model(model, tmp_path / "a", formats="tflite", progress=False)
+    report = export_model(
+        model, tmp_path / "b", formats="tflite", allow_flex=True, verify=False, progress=False
+    )
+    assert "FlexCumprod" in report.artifacts[0].ops
+    assert "FlexCumprod" in report.artifacts[0].gpu_delegate_unsupported
+
+
+def test_an_unconvertible_layer_is_named_for_onnx(tmp_path):
+    with pytest.raises(ExportError, match=r"could not convert .*: Cumprod"):
+        export_model(_model_with_cumprod(), tmp_path / "out", formats="onnx", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_mixed_precision_model_is_refused(tmp_path):
+    model = ConvNet(spec_of("lenet5"), dtype="mixed_float16")
+    with pytest.raises(ExportError, match=r"mixed_float16.*float32"):
+        export_model(model, tmp_path / "out", progress=False)
+
+
+def test_a_missing_exporter_dependency_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tf2onnx", None)  # import tf2onnx -> ImportError
+    with pytest.raises(ExportError, match="pip install tf2onnx"):
+        export_model(_small_model(), tmp_path / "out", formats="onnx", progress=False)
+
+
+def test_a_model_without_a_fixed_image_input_is_refused(tmp_path):
+    unbuilt = keras.Sequential([keras.layers.Dense(3)])
+    with pytest.raises(ExportError, match=r"keras.Input\(shape=\(H, W, C\)\)"):
+        export_model(unbuilt, tmp_path / "out", progress=False)
+    image = keras.Input((None, None, 3))
+    free = keras.Model(image, keras.layers.GlobalAveragePooling2D()(image))
+    with pytest.raises(ExportError, match="free image size"):
+        export_model(free, tmp_path / "out", progress=False)
+
+
+def test_integer_quantization_needs_representative_images(tmp_path):
+    with pytest.raises(ExportError, match="representative"):
+        export_model(create_model("lenet5"), tmp_path / "out", quantize="int8", progress=False)
+
+
+def test_bad_format_and_quantize_names_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="Unknown formats 'tflit'"):
+        export_model(_small_model(), tmp_path / "out", formats="tflit")
+    with pytest.raises(ValueError, match="Unknown quantize 'int4'"):
+        export_model(_small_model(), tmp_path / "out", quantize="int4")
