@@ -25,8 +25,13 @@ def _read_spec(source: str):
 
 
 def _load_model(source: str):
-    """A `.keras` file, a run folder (its best model), a preset folder, or a zoo name."""
+    """A `.keras` file, a run folder (its best model), a preset folder, a zoo
+    name, or an exported artifact (`.tflite`, `.onnx`, SavedModel folder)."""
     path = Path(source)
+    if path.suffix in (".tflite", ".onnx") or (path / "saved_model.pb").is_file():
+        from kerascnn.export import load_artifact
+
+        return load_artifact(path)
     if path.is_dir() and (path / "best.keras").is_file():
         path = path / "best.keras"
     if path.suffix == ".keras" and path.is_file():
@@ -39,6 +44,12 @@ def _load_model(source: str):
     from kerascnn.zoo import create_model, load_preset
 
     return load_preset(path) if path.is_dir() else create_model(source)
+
+
+def _input_shape(model) -> tuple[int, int, int]:
+    if isinstance(model, keras.Model):
+        return tuple(model.inputs[0].shape[1:])
+    return model.input_shape  # an exported artifact
 
 
 def _zoo_spec(args):
@@ -129,7 +140,7 @@ def _evaluate(args) -> int:
     from kerascnn.training import evaluate
 
     model = _load_model(args.model)
-    data = _load_data(args, tuple(model.inputs[0].shape[1:]))
+    data = _load_data(args, _input_shape(model))
     report = evaluate(model, data, args.split)
     print(report)
     if args.json:
@@ -208,7 +219,8 @@ def _representative_data(args, image_shape):
 
         return np.load(args.data)
     data = _load_data(args, image_shape)
-    return data.splits["test" if "test" in data.splits else "train"].unbatch().take(args.samples)
+    # Calibrate on training images: the test split stays unseen for evaluation.
+    return data.splits["train" if "train" in data.splits else "test"].unbatch().take(args.samples)
 
 
 def _export(args) -> int:

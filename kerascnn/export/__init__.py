@@ -12,6 +12,7 @@ Example:
 >>> print(report)
 """
 
+from kerascnn.export.artifact import Artifact, load_artifact, read_metadata
 from kerascnn.export.errors import ExportError
 from kerascnn.export.pipeline import FORMATS, QUANTIZATIONS, export_model, read_report
 from kerascnn.export.report import ArtifactReport, ExportReport
@@ -19,9 +20,12 @@ from kerascnn.export.report import ArtifactReport, ExportReport
 __all__ = [
     "FORMATS",
     "QUANTIZATIONS",
+    "Artifact",
     "ArtifactReport",
     "ExportError",
     "ExportReport",
     "export_model",
+    "load_artifact",
+    "read_metadata",
     "read_report",
 ]

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from kerascnn import atomic_files
 from kerascnn.export import graph, runtimes
@@ -166,7 +165,7 @@ def export_model(
             if verify:
                 start = time.perf_counter()
                 with steps.step(f"{fmt} {variant}: run in its runtime, compare with Keras"):
-                    outputs = _run(fmt, path, check_images)
+                    outputs = runtimes.runner(path)(check_images)
                     artifact.parity = runtimes.parity(reference, outputs)
                     runtimes.check(
                         artifact.path,
@@ -220,14 +219,6 @@ def _write(
         import onnx
 
         artifact.ops = sorted({node.op_type for node in onnx.load(str(path)).graph.node})
-
-
-def _run(fmt: str, path: Path, images: np.ndarray) -> np.ndarray:
-    if fmt == "saved_model":
-        return runtimes.run_saved_model(path, images)
-    if fmt == "tflite":
-        return runtimes.run_tflite(path, images)
-    return runtimes.run_onnx(path, images)
 
 
 def read_report(out_dir: str | Path) -> dict:

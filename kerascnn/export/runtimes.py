@@ -70,31 +70,47 @@ def check(name: str, result: Parity, *, quantized: bool, tolerance: float, agree
         )
 
 
-def run_saved_model(directory: Path, images: np.ndarray) -> np.ndarray:
-    import tensorflow as tf
+class SavedModelRunner:
+    """Runs a SavedModel's `serving_default` signature with TensorFlow."""
 
-    serve = tf.saved_model.load(str(directory)).signatures["serving_default"]
-    return serve(**{INPUT_NAME: tf.constant(images)})[OUTPUT_NAME].numpy()
+    def __init__(self, path: str | Path):
+        import tensorflow as tf
+
+        self._tf = tf
+        self._serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+        self.input_shape = tuple(self._serve.structured_input_signature[1][INPUT_NAME].shape[1:])
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        return self._serve(**{INPUT_NAME: self._tf.constant(images)})[OUTPUT_NAME].numpy()
 
 
-def run_tflite(path: Path, images: np.ndarray) -> np.ndarray:
-    """Runs a `.tflite` image by image-batch, quantizing and dequantizing
+class TFLiteRunner:
+    """Runs a `.tflite` with LiteRT (XNNPACK), quantizing and dequantizing
     integer inputs and outputs with the scales the model carries."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError as error:
-        raise ExportError(
-            "Checking a TFLite model needs LiteRT: pip install ai-edge-litert."
-        ) from error
-    interpreter = Interpreter(model_path=str(path))
-    source = interpreter.get_input_details()[0]
-    interpreter.resize_tensor_input(source["index"], images.shape)
-    interpreter.allocate_tensors()
-    source = interpreter.get_input_details()[0]
-    target = interpreter.get_output_details()[0]
-    interpreter.set_tensor(source["index"], quantize(images, source))
-    interpreter.invoke()
-    return dequantize(interpreter.get_tensor(target["index"]), target)
+
+    def __init__(self, path: str | Path, num_threads: int | None = None):
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError as error:
+            raise ExportError(
+                "Running a TFLite model needs LiteRT: pip install ai-edge-litert."
+            ) from error
+        self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        self._source = self._interpreter.get_input_details()[0]
+        self.input_shape = tuple(int(d) for d in self._source["shape"][1:])
+        self._batch = None
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        interpreter = self._interpreter
+        if self._batch != len(images):
+            interpreter.resize_tensor_input(self._source["index"], (len(images), *self.input_shape))
+            interpreter.allocate_tensors()
+            self._batch = len(images)
+        source = interpreter.get_input_details()[0]
+        target = interpreter.get_output_details()[0]
+        interpreter.set_tensor(source["index"], quantize(images, source))
+        interpreter.invoke()
+        return dequantize(interpreter.get_tensor(target["index"]), target)
 
 
 def quantize(values: np.ndarray, detail: dict) -> np.ndarray:
@@ -113,12 +129,36 @@ def dequantize(values: np.ndarray, detail: dict) -> np.ndarray:
     return ((values.astype("float32") - zero_point) * scale).astype("float32")
 
 
-def run_onnx(path: Path, images: np.ndarray) -> np.ndarray:
-    try:
-        import onnxruntime
-    except ImportError as error:
-        raise ExportError(
-            "Checking an ONNX model needs onnxruntime: pip install onnxruntime."
-        ) from error
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return session.run([OUTPUT_NAME], {INPUT_NAME: images})[0]
+class ONNXRunner:
+    """Runs a `.onnx` with ONNX Runtime on the CPU."""
+
+    def __init__(self, path: str | Path, num_threads: int | None = None):
+        try:
+            import onnxruntime
+        except ImportError as error:
+            message = "Running an ONNX model needs onnxruntime: pip install onnxruntime."
+            raise ExportError(message) from error
+        options = onnxruntime.SessionOptions()
+        if num_threads:
+            options.intra_op_num_threads = num_threads
+        self._session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+        self.input_shape = tuple(self._session.get_inputs()[0].shape[1:])
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        return self._session.run([OUTPUT_NAME], {INPUT_NAME: images})[0]
+
+
+def runner(path: str | Path):
+    """The runner of an artifact, by its kind: SavedModel folder, `.tflite`, `.onnx`."""
+    path = Path(path)
+    if path.is_dir() and (path / "saved_model.pb").is_file():
+        return SavedModelRunner(path)
+    if path.suffix == ".tflite":
+        return TFLiteRunner(path)
+    if path.suffix == ".onnx":
+        return ONNXRunner(path)
+    raise ExportError(
+        f"'{path}' is not an exported artifact; give a SavedModel folder, a .tflite or a .onnx."
+    )
