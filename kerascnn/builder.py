@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from kerascnn.layers import (
+    Flatten,
     GlobalSumPooling2D,
     RectifiedFeatureMap,
     RGBToGrayscale,
@@ -71,7 +72,7 @@ def _conv_block(x, block: ConvBlockSpec, number: int):
 
 def _head(x, head: HeadSpec):
     if head.pooling == "flatten":
-        x = keras.layers.Flatten(name="flatten")(x)
+        x = Flatten(name="flatten")(x)
     else:
         x = _GLOBAL_POOLING_LAYERS[head.pooling](name="global_pool")(x)
     for k, units in enumerate(head.dense, start=1):

@@ -1,5 +1,6 @@
-"""Custom Keras layers: sum pooling, rectified feature maps, preprocessing."""
+"""Custom Keras layers: sum pooling, rectified feature maps, preprocessing, flatten."""
 
+from kerascnn.layers.flatten import Flatten
 from kerascnn.layers.global_sum_pooling import (
     GlobalSumPooling1D,
     GlobalSumPooling2D,
@@ -10,6 +11,7 @@ from kerascnn.layers.rectified_feature_map import RectifiedFeatureMap
 from kerascnn.layers.sum_pooling import SumPooling1D, SumPooling2D, SumPooling3D
 
 __all__ = [
+    "Flatten",
     "GlobalSumPooling1D",
     "GlobalSumPooling2D",
     "GlobalSumPooling3D",

@@ -30,6 +30,7 @@ inside the package (`kerascnn/zoo/presets/`) and load with no network:
 
 ```python
 from kerascnn.zoo import create_model
+
 model = create_model("lenet5.mnist")
 ```
 

@@ -3,6 +3,7 @@
 import pytest
 
 from kerascnn.layers import (
+    Flatten,
     GlobalSumPooling1D,
     GlobalSumPooling2D,
     GlobalSumPooling3D,
@@ -37,6 +38,8 @@ CASES = [
     (GlobalSumPooling3D, {"data_format": "channels_first"}, (2, 3, 4, 5, 6)),
     (RectifiedFeatureMap, {}, (2, 6, 6, 4)),
     (RectifiedFeatureMap, {"max_value": 6.0, "negative_slope": 0.1, "threshold": 0.5}, (2, 5, 3)),
+    (Flatten, {}, (2, 5, 6, 3)),
+    (Flatten, {"data_format": "channels_first"}, (2, 3, 5, 6)),
     (RGBToGrayscale, {}, (2, 5, 6, 3)),
     (RGBToGrayscale, {"data_format": "channels_first"}, (2, 3, 5, 6)),
 ]

@@ -59,3 +59,14 @@ def test_same_padding_border_values_survive_tflite(tmp_path):
     np.testing.assert_allclose(
         _run(interpreter, x), sum_pool(x, (3, 3), (2, 2), "same"), rtol=1e-5, atol=1e-5
     )
+
+
+def test_flatten_with_a_free_batch_is_one_reshape(tmp_path):
+    from kerascnn.layers import Flatten
+
+    inputs = keras.Input((4, 4, 3))
+    model = keras.Model(inputs, Flatten()(inputs))
+    interpreter = _convert(model, tmp_path)
+    assert [op["op_name"] for op in interpreter._get_ops_details()] == ["RESHAPE"]
+    x = np.random.default_rng(0).normal(size=(1, 4, 4, 3)).astype("float32")
+    np.testing.assert_array_equal(_run(interpreter, x), x.reshape(1, 48))
