@@ -245,6 +245,28 @@ def _export(args) -> int:
     return 0
 
 
+def _inspect(args) -> int:
+    import time
+
+    from kerascnn.data import read_image
+    from kerascnn.inspection import inspect_image
+
+    model = _load_model(args.model)
+    if not isinstance(model, keras.Model):
+        raise ValueError(
+            f"inspect looks inside a Keras model; '{args.model}' is an exported artifact. "
+            "Give the zoo name, preset or .keras file it came from."
+        )
+    image = read_image(args.image, _input_shape(model))
+    start = time.perf_counter()
+    summary = inspect_image(model, image, args.out, top=args.top)
+    seconds = time.perf_counter() - start
+    for name, probability in summary["prediction"]:
+        print(f"{name}\t{probability:.4f}")
+    print(f"wrote {len(summary['pictures'])} pictures and {args.out}/index.html in {seconds:.2f} s")
+    return 0
+
+
 def _verbosity(args):
     return "auto" if args.verbose is None else args.verbose
 
@@ -425,6 +447,18 @@ def build_parser() -> argparse.ArgumentParser:
         "a folder of class folders, or a .npy array of raw images",
     )
     export.set_defaults(run=_export)
+
+    inspect = commands.add_parser(
+        "inspect",
+        help="pictures of one image's trip through the network, and an HTML page",
+        description="Write the feature maps, filters, the conv -> ReLU -> pool steps, a "
+        "Grad-CAM heat map and an HTML page with the prediction and statistics.",
+    )
+    inspect.add_argument("model", metavar="MODEL", help="zoo name, preset or .keras file")
+    inspect.add_argument("image", metavar="IMAGE", help="an image file (PNG, JPEG, ...)")
+    inspect.add_argument("--out", required=True, help="the folder to write (replaced)")
+    inspect.add_argument("--top", type=int, default=5, help="classes to list")
+    inspect.set_defaults(run=_inspect)
     return parser
 
 

@@ -83,6 +83,23 @@ def _decode(path):
     return tf.ensure_shape(image, [None, None, None])
 
 
+def read_image(path: str | Path, image_shape: tuple[int, int, int]) -> np.ndarray:
+    """One image file as a float32 (H, W, C) array of raw 0-255 pixels,
+    decoded and converted exactly as training data from folders is.
+
+    Example:
+    >>> read_image("digit.png", (28, 28, 1)).shape  # (28, 28, 1)
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"No image file at '{path}'.")
+    try:
+        image = to_image_shape(_decode(str(path)), tuple(image_shape))
+    except tf.errors.OpError as error:
+        raise DataError(f"'{path}' is not an image this loader reads: {error.message}") from None
+    return tf.cast(image, tf.float32).numpy()
+
+
 def find_unreadable(files: list[str]) -> list[str]:
     """Decodes every file once; returns those that cannot be read or decoded."""
     indexed = tf.data.Dataset.from_tensor_slices((files, tf.range(len(files))))

@@ -1,0 +1,114 @@
+"""Feature maps, filters and statistics against independent computations."""
+
+import keras
+import numpy as np
+import pytest
+
+from kerascnn.inspection import feature_maps, filters, grad_cam, map_statistics, steps
+from kerascnn.zoo import create_model
+from tests.conftest import read_idx, shared
+from tests.layers.reference import sum_pool
+
+
+@pytest.fixture(scope="module")
+def digits():
+    folder = shared("mnist")
+    return read_idx(folder / "t10k-images-idx3-ubyte.gz")[:4, :, :, None].astype("float32")
+
+
+def _conv2d(x, kernel, bias, padding):
+    """NumPy 'same'/'valid' convolution (cross-correlation), channels last."""
+    kh, kw = kernel.shape[:2]
+    if padding == "same":
+        x = np.pad(x, [(0, 0), ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2), (0, 0)])
+    n, h, w, _ = x.shape
+    out = np.zeros((n, h - kh + 1, w - kw + 1, kernel.shape[-1]))
+    for i in range(out.shape[1]):
+        for j in range(out.shape[2]):
+            patch = x[:, i : i + kh, j : j + kw, :]
+            out[:, i, j, :] = np.tensordot(patch, kernel, axes=([1, 2, 3], [0, 1, 2]))
+    return out + bias
+
+
+def test_lenet5_maps_equal_an_independent_computation(digits):
+    model = create_model("lenet5.mnist")
+    maps = feature_maps(model, digits)
+    blocks = [f"block{k}_{layer}" for k in (1, 2) for layer in ("conv1", "relu1", "pool")]
+    assert list(maps) == blocks
+    spec = model.spec.input
+    x = digits * spec.scale + spec.offset
+    conv = model.get_layer("block1_conv1")
+    kernel, bias = (keras.ops.convert_to_numpy(w) for w in (conv.kernel, conv.bias))
+    expected_conv = _conv2d(x, kernel, bias, conv.padding)
+    np.testing.assert_allclose(maps["block1_conv1"], expected_conv, atol=1e-4)
+    # The rectified map is max(conv, 0) of the layer's own convolution...
+    np.testing.assert_allclose(maps["block1_relu1"], np.maximum(expected_conv, 0), atol=1e-4)
+    # ...and the pooled map the NumPy sum-pooling reference of it.
+    pool = model.get_layer("block1_pool")
+    expected_pool = sum_pool(maps["block1_relu1"], pool.pool_size, pool.strides, pool.padding)
+    np.testing.assert_allclose(maps["block1_pool"], expected_pool, rtol=1e-5, atol=1e-4)
+
+
+def test_requested_layers_come_back_in_the_order_asked():
+    model = create_model("minivgg_s")
+    images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3))
+    maps = feature_maps(model, images, layers=["block3_pool", "block2_relu2"])
+    assert list(maps) == ["block3_pool", "block2_relu2"]
+    assert maps["block3_pool"].shape == (2, 4, 4, 64)
+    assert (maps["block2_relu2"] >= 0).all()
+
+
+def test_unknown_layer_names_list_the_valid_ones(digits):
+    model = create_model("lenet5.mnist")
+    with pytest.raises(ValueError, match=r"no feature map named 'fc1'.*block1_conv1, block1_relu1"):
+        feature_maps(model, digits, layers=["fc1"])
+
+
+def test_any_functional_model_with_relu_layers_works():
+    image = keras.Input((12, 12, 3))
+    x = keras.layers.Conv2D(4, 3, name="c1")(image)
+    x = keras.layers.ReLU(name="r1")(x)
+    x = keras.layers.MaxPooling2D(name="p1")(x)
+    x = keras.layers.Conv2D(5, 3, name="c2")(x)
+    x = keras.layers.ReLU(name="r2")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(image, keras.layers.Dense(2, activation="softmax")(x))
+    assert [s.layers for s in steps(model)] == [["c1", "r1", "p1"], ["c2", "r2"]]
+    maps = feature_maps(model, np.ones((1, 12, 12, 3)))
+    np.testing.assert_allclose(maps["r1"], np.maximum(maps["c1"], 0))
+    assert set(filters(model)) == {"c1", "c2"}
+
+
+def test_a_model_without_rectified_layers_is_refused():
+    image = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(2, 3, activation="relu")(image)
+    model = keras.Model(image, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
+    with pytest.raises(ValueError, match="no RectifiedFeatureMap or ReLU layer"):
+        feature_maps(model, np.ones((1, 8, 8, 1)))
+
+
+def test_filters_are_the_layers_kernels():
+    model = create_model("lenet5.mnist")
+    kernels = filters(model)
+    assert list(kernels) == ["block1_conv1", "block2_conv1"]
+    assert kernels["block1_conv1"].shape == (5, 5, 1, 6)
+    np.testing.assert_array_equal(
+        kernels["block2_conv1"], keras.ops.convert_to_numpy(model.get_layer("block2_conv1").kernel)
+    )
+
+
+def test_statistics_match_a_direct_count():
+    maps = {"m": np.array([[[[0.0, 2.0], [0.0, 4.0]]]])}  # 1x1x2x2: channel 1 is stronger
+    stats = map_statistics(maps, top=2)["m"]
+    assert stats.sparsity == 0.5 and stats.mean == 1.5 and stats.max == 4.0
+    assert stats.top_channels == [(1, 3.0), (0, 0.0)]
+
+
+def test_grad_cam_points_at_the_digit(digits):
+    model = create_model("lenet5.mnist")
+    heat, label = grad_cam(model, digits[0])
+    assert label == int(model.predict(digits[:1], verbose=0).argmax())
+    assert heat.shape == (28, 28) and heat.min() >= 0 and heat.max() == pytest.approx(1.0)
+    ink = digits[0, :, :, 0] > 0
+    # The heat is where the ink is: far more of it on stroke pixels than off them.
+    assert heat[ink].mean() > 2 * heat[~ink].mean()
