@@ -82,7 +82,8 @@ def plot_filters(kernel: np.ndarray, path, *, name: str = "", max_filters: int =
         else:
             axis.imshow(weights.mean(axis=-1), cmap="gray")
         axis.set_title(str(k), fontsize=7)
-    figure.suptitle(f"Filters of {name}" if name else "Filters", fontsize=10)
+    # Above the filters' own titles, however many rows there are.
+    figure.suptitle(f"Filters of {name}" if name else "Filters", fontsize=10, y=1 + 0.1 / rows)
     return _save(figure, path)
 
 
