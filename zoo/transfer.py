@@ -6,7 +6,7 @@ to `zoo/<preset>/transfer.json`, which the model card renders.
 
 Usage (from the repository root):
 
-    python zoo/transfer.py seed_cnn_small.fashion_mnist --data tfds:mnist --per-class 20 \\
+    python zoo/transfer.py seed_cnn_base.fashion_mnist --data tfds:mnist --per-class 20 \\
         --manual-dir ../shared/datasets/mnist
 """
 

@@ -152,7 +152,7 @@ def finetune(
         verbose: Keras' progress display.
 
     Example:
-    >>> model = create_model("seed_cnn_small.fashion_mnist", num_classes=10)
+    >>> model = create_model("seed_cnn_base.fashion_mnist", num_classes=10)
     >>> result = finetune(model, load_dataset("tfds:mnist", per_class=20), "runs/ft", "two_stage")
     """
     recipe = load_recipe(recipe, seed=seed) if isinstance(recipe, str) else recipe
