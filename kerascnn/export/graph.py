@@ -85,7 +85,7 @@ def feature_maps_function(model: keras.Model) -> tf.types.experimental.GenericFu
             f"Model '{model.name}' has no RectifiedFeatureMap or ReLU layer, so there are no "
             "rectified feature maps to serve; export without feature_maps."
         )
-    probe = keras.Model(model.inputs, [layer.output for layer in layers])
+    probe = keras.Model(model.input, [layer.output for layer in layers])
 
     @tf.function(input_signature=input_signature(model))
     def feature_maps(image):

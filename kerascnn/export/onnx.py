@@ -84,8 +84,9 @@ def set_metadata(proto, metadata: dict) -> None:
     proto.producer_name = "kerascnn"
 
 
-def quantize_int8(float_model: Path, output: Path, representative: np.ndarray) -> None:
-    """Static int8 quantization (QDQ, per-channel weights) with ONNX Runtime."""
+def quantize_int8(float_model: Path, representative: np.ndarray):
+    """Static int8 quantization (QDQ, per-channel weights) with ONNX Runtime;
+    returns the quantized `onnx.ModelProto`."""
     onnx = _import("onnx")
     quantization = _import("onnxruntime.quantization")
     if representative is None or len(representative) == 0:
@@ -102,7 +103,7 @@ def quantize_int8(float_model: Path, output: Path, representative: np.ndarray) -
             return next(self._batches, None)
 
     with tempfile.TemporaryDirectory() as tmp:
-        prepared = Path(tmp) / "prepared.onnx"
+        prepared, output = Path(tmp) / "prepared.onnx", Path(tmp) / "int8.onnx"
         quantization.shape_inference.quant_pre_process(
             str(float_model), str(prepared), skip_symbolic_shape=True
         )
@@ -118,9 +119,4 @@ def quantize_int8(float_model: Path, output: Path, representative: np.ndarray) -
             )
         except Exception as error:
             raise ExportError(f"ONNX Runtime int8 quantization failed: {error}") from error
-    # The quantizer keeps the graph but not always the model's metadata.
-    source = onnx.load(str(float_model))
-    quantized = onnx.load(str(output))
-    del quantized.metadata_props[:]
-    quantized.metadata_props.extend(source.metadata_props)
-    onnx.save(quantized, str(output))
+        return onnx.load(str(output))

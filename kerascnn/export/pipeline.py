@@ -142,26 +142,21 @@ def export_model(
         for fmt, variant in plan:
             artifact = ArtifactReport(fmt, variant, _file_name(fmt, variant))
             path = tmp / artifact.path
+            carried = _artifact_metadata(metadata, fmt, variant)
             start = time.perf_counter()
             with steps.step(f"{fmt} {variant}: write {artifact.path}"):
                 _write(
-                    fmt,
-                    variant,
                     model,
-                    path,
-                    tmp,
-                    metadata,
                     artifact,
+                    tmp,
+                    carried,
                     samples,
                     allow_flex=allow_flex,
                     feature_maps=feature_maps,
                 )
             artifact.export_time_s = time.perf_counter() - start
             artifact.size_bytes = _disk_size(path)
-            sidecar = {**metadata, "artifact": {"format": fmt, "variant": variant}}
-            if fmt == "tflite" and variant in ("int8", "uint8"):
-                sidecar["input"] = {**metadata["input"], "dtype": variant, "quantized": True}
-            atomic_files.write_json(tmp / f"{artifact.path}.json", sidecar)
+            atomic_files.write_json(tmp / f"{artifact.path}.json", carried)
             if verify:
                 start = time.perf_counter()
                 with steps.step(f"{fmt} {variant}: run in its runtime, compare with Keras"):
@@ -180,6 +175,15 @@ def export_model(
     return report
 
 
+def _artifact_metadata(metadata: dict, fmt: str, variant: str) -> dict:
+    """What one artifact carries inside and in its sidecar: the model's
+    metadata, which artifact this is, and its input type."""
+    carried = {**metadata, "artifact": {"format": fmt, "variant": variant}}
+    if fmt == "tflite" and variant in ("int8", "uint8"):
+        carried["input"] = {**metadata["input"], "dtype": variant, "quantized": True}
+    return carried
+
+
 def _quantized(variant: str) -> bool:
     return variant.endswith(("float16", "dynamic", "int8", "uint8"))
 
@@ -192,9 +196,8 @@ def _file_name(fmt: str, variant: str) -> str:
     return f"model.{variant}.onnx"
 
 
-def _write(
-    fmt, variant, model, path, tmp, metadata, artifact, samples, *, allow_flex, feature_maps
-):
+def _write(model, artifact, tmp, metadata, samples, *, allow_flex, feature_maps):
+    fmt, variant, path = artifact.format, artifact.variant, tmp / artifact.path
     if fmt == "saved_model":
         from kerascnn.export.saved_model import write_saved_model
 
@@ -211,14 +214,12 @@ def _write(
 
         opset = int(variant.split("-")[0].removeprefix("opset"))
         if variant.endswith("-int8"):
-            onnx_export.quantize_int8(tmp / _file_name("onnx", f"opset{opset}"), path, samples)
+            proto = onnx_export.quantize_int8(tmp / _file_name("onnx", f"opset{opset}"), samples)
         else:
             proto = onnx_export.convert(model, opset=opset)
-            onnx_export.set_metadata(proto, metadata)
-            path.write_bytes(proto.SerializeToString())
-        import onnx
-
-        artifact.ops = sorted({node.op_type for node in onnx.load(str(path)).graph.node})
+        onnx_export.set_metadata(proto, metadata)
+        path.write_bytes(proto.SerializeToString())
+        artifact.ops = sorted({node.op_type for node in proto.graph.node})
 
 
 def read_report(out_dir: str | Path) -> dict:

@@ -100,28 +100,35 @@ def test_sum_pooling_keeps_same_padding_borders_in_every_format(tmp_path):
         np.testing.assert_array_equal(got, expected, err_msg=artifact)
 
 
-def test_every_artifact_carries_the_same_metadata(lenet5_export):
+def test_every_artifact_carries_its_metadata_inside_and_in_its_sidecar(lenet5_export):
     import onnx
     import onnxruntime
 
-    out, _ = lenet5_export
-    sidecar = json.loads((out / "model.opset17.onnx.json").read_text())
-    assert sidecar["class_names"] == [str(d) for d in range(10)]
-    assert sidecar["source"] == "lenet5.mnist"
-    assert sidecar["preprocessing"]["input_shape"] == [28, 28, 1]
-    assert set(sidecar["fingerprint"]) == {"spec_sha256", "weights_sha256"}
-    core = {k: v for k, v in sidecar.items() if k != "artifact"}
+    out, report = lenet5_export
+    sidecars = {a.path: json.loads((out / f"{a.path}.json").read_text()) for a in report.artifacts}
+    for path, sidecar in sidecars.items():
+        assert sidecar["class_names"] == [str(d) for d in range(10)], path
+        assert sidecar["source"] == "lenet5.mnist"
+        assert sidecar["preprocessing"]["input_shape"] == [28, 28, 1]
+        assert sidecar["fingerprint"] == report.metadata["fingerprint"]
+    assert sidecars["model.uint8.tflite"]["input"]["dtype"] == "uint8"
+    assert sidecars["model.tflite"]["input"]["dtype"] == "float32"
 
-    props = {p.key: p.value for p in onnx.load(str(out / "model.opset17.onnx")).metadata_props}
-    assert json.loads(props["kerascnn"]) == core
+    for name in ("model.opset17.onnx", "model.opset13-int8.onnx"):
+        props = {p.key: p.value for p in onnx.load(str(out / name)).metadata_props}
+        assert json.loads(props["kerascnn"]) == sidecars[name]
+        assert json.loads(props["class_names"]) == sidecars[name]["class_names"]
     session = onnxruntime.InferenceSession(str(out / "model.opset17-int8.onnx"))
-    assert json.loads(session.get_modelmeta().custom_metadata_map["kerascnn"]) == core
-    with zipfile.ZipFile(out / "model.int8.tflite") as archive:
-        assert json.loads(archive.read("kerascnn_metadata.json")) == core
-        assert archive.read("labels.txt").decode().split() == core["class_names"]
+    carried = json.loads(session.get_modelmeta().custom_metadata_map["kerascnn"])
+    assert carried == sidecars["model.opset17-int8.onnx"]
+    for name in ("model.tflite", "model.uint8.tflite"):
+        with zipfile.ZipFile(out / name) as archive:
+            assert json.loads(archive.read("kerascnn_metadata.json")) == sidecars[name]
+            assert archive.read("labels.txt").decode().split() == sidecars[name]["class_names"]
     assets = out / "saved_model" / "assets"
-    assert json.loads((assets / "kerascnn_metadata.json").read_text()) == core
-    assert json.loads((out / "report.json").read_text())["fingerprint"] == core["fingerprint"]
+    assert json.loads((assets / "kerascnn_metadata.json").read_text()) == sidecars["saved_model"]
+    saved = json.loads((out / "report.json").read_text())
+    assert saved["fingerprint"] == report.metadata["fingerprint"]
 
 
 def test_the_fingerprint_follows_the_weights(tmp_path):
@@ -148,7 +155,7 @@ def test_saved_model_serves_raw_pixels_and_rectified_feature_maps(lenet5_export,
     model = create_model("lenet5.mnist")
     assert set(maps) == {"block1_relu1", "block2_relu1"}
     # The rectified map is max(conv, 0) of the layer's own convolution.
-    conv = keras.Model(model.inputs, model.get_layer("block1_conv1").output)
+    conv = keras.Model(model.input, model.get_layer("block1_conv1").output)
     expected = np.maximum(keras.ops.convert_to_numpy(conv(images)), 0)
     np.testing.assert_allclose(maps["block1_relu1"].numpy(), expected, atol=1e-4)
     assert (maps["block1_relu1"].numpy() >= 0).all()
