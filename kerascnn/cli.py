@@ -180,7 +180,7 @@ def _finetune(args) -> int:
         keras.utils.set_random_seed(args.seed)
     spec = resolve_preset(args.preset).spec
     data = _load_data(args, (spec.input.height, spec.input.width, spec.input.channels))
-    model = load_preset(args.preset, num_classes=len(data.class_names))
+    model = load_preset(args.preset, class_names=data.class_names)
     result = finetune(model, data, args.out, recipe, verbose=_verbosity(args))
     print(f"fine-tuned ({recipe.name}) in {result.wall_time_s:.1f} s; model in {result.model_path}")
     if "test" in data.splits:

@@ -59,15 +59,14 @@ def main(argv=None) -> int:
         classes=args.classes,
         per_class=args.per_class,
     )
-    classes = len(data.class_names)
     results = {}
     with tempfile.TemporaryDirectory() as runs:
         for recipe_name in args.recipes.split(","):
             recipe = load_recipe(recipe_name, seed=args.seed)
             if recipe_name == "scratch":
-                model = create_model(preset.model, num_classes=classes)
+                model = create_model(preset.model, class_names=data.class_names)
             else:
-                model = create_model(preset.name, num_classes=classes)
+                model = create_model(preset.name, class_names=data.class_names)
             result = finetune(model, data, Path(runs) / recipe_name, recipe, verbose=0)
             report = evaluate(result.model, data, "test")
             results[recipe_name] = {

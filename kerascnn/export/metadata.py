@@ -68,8 +68,9 @@ def artifact_metadata(model: keras.Model, *, source: str | None = None, class_na
         model: The Keras model being exported.
         source: Where it came from (a preset name, a zoo name, a `.keras`
             path); defaults to the preset's name or the model's name.
-        class_names: Label names, index = class; defaults to the preset's,
-            or "0", "1", ... when the model has none.
+        class_names: Label names, index = class; defaults to
+            `model.class_names` (a preset's), or "0", "1", ... when the model
+            has none.
 
     Example:
     >>> artifact_metadata(create_model("lenet5.mnist"))["class_names"][:2]
@@ -78,10 +79,7 @@ def artifact_metadata(model: keras.Model, *, source: str | None = None, class_na
     preset = getattr(model, "preset", None)
     num_classes = int(model.outputs[0].shape[-1])
     if class_names is None:
-        if preset is not None and len(preset.class_names) == num_classes:
-            class_names = preset.class_names
-        else:
-            class_names = [str(i) for i in range(num_classes)]
+        class_names = getattr(model, "class_names", None) or [str(i) for i in range(num_classes)]
     class_names = [str(name) for name in class_names]
     if len(class_names) != num_classes:
         raise ValueError(

@@ -23,11 +23,8 @@ PAGE = "index.html"
 def _class_names(model, class_names):
     if class_names is not None:
         return [str(n) for n in class_names]
-    preset = getattr(model, "preset", None)
     count = int(model.outputs[0].shape[-1])
-    if preset is not None and len(preset.class_names) == count:
-        return preset.class_names
-    return [str(i) for i in range(count)]
+    return getattr(model, "class_names", None) or [str(i) for i in range(count)]
 
 
 def inspect_image(model: keras.Model, image, out_dir, *, top: int = 5, class_names=None) -> dict:

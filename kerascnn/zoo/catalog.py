@@ -70,6 +70,7 @@ def load_preset(
     sha256: str | None = None,
     num_classes: int | None = None,
     input_shape=None,
+    class_names=None,
 ) -> keras.Model:
     """Builds a model with a preset's trained weights, checksums verified.
 
@@ -81,6 +82,8 @@ def load_preset(
             backbone, ready for fine-tuning.
         input_shape: (height, width, channels); other channel counts adapt
             the first convolution (1 <-> 3).
+        class_names: The classes to predict; names other than the preset's
+            (even as many) get a fresh head, as a different `num_classes`.
 
     Returns:
         A `ConvNet`; `model.preset` holds the preset's spec and metadata.
@@ -89,7 +92,10 @@ def load_preset(
     >>> model = load_preset("lenet5.mnist", num_classes=5)
     """
     return _presets.build_from_preset(
-        resolve_preset(source, sha256=sha256), num_classes=num_classes, input_shape=input_shape
+        resolve_preset(source, sha256=sha256),
+        num_classes=num_classes,
+        input_shape=input_shape,
+        class_names=class_names,
     )
 
 
@@ -111,7 +117,12 @@ def resolve_preset(source: str | Path, *, sha256: str | None = None) -> _presets
 
 
 def create_model(
-    name: str, *, num_classes: int | None = None, input_shape=None, **overrides
+    name: str,
+    *,
+    num_classes: int | None = None,
+    input_shape=None,
+    class_names=None,
+    **overrides,
 ) -> keras.Model:
     """Builds a registered model, fresh or with a preset's trained weights.
 
@@ -122,6 +133,9 @@ def create_model(
             keeps the trained backbone under a fresh head.
         input_shape: (height, width, channels); any size at or above the
             model's minimum, 1 or 3 channels.
+        class_names: The classes to predict (sets `num_classes`); for a
+            preset, names other than its own get a fresh head even when
+            there are as many. Exports and inspection pages show them.
         **overrides: The model's own options (see `model_info(name).options`),
             e.g. `width_multiplier` or `dropout`; not for presets.
 
@@ -130,16 +144,22 @@ def create_model(
 
     Example:
     >>> model = create_model("mobilecnn_050", num_classes=5, input_shape=(64, 64, 3))
+    >>> model = create_model("seed_cnn_base.fashion_mnist", class_names=digits.class_names)
     """
     if "." in name:
         if overrides:
             raise ZooError(
                 f"A preset's architecture is fixed by its weights; {name} takes only "
-                f"num_classes and input_shape. Received: {', '.join(overrides)}"
+                f"num_classes, input_shape and class_names. Received: {', '.join(overrides)}"
             )
-        return load_preset(name, num_classes=num_classes, input_shape=input_shape)
-    spec = get_entry(name).spec(input_shape, num_classes, **overrides)
-    return build_model(spec)
+        return load_preset(
+            name, num_classes=num_classes, input_shape=input_shape, class_names=class_names
+        )
+    if class_names is not None:
+        num_classes = len(class_names)
+    model = build_model(get_entry(name).spec(input_shape, num_classes, **overrides))
+    model.class_names = None if class_names is None else [str(n) for n in class_names]
+    return model
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from kerascnn import atomic_files
 from kerascnn.training import TrainConfig, train
@@ -104,6 +105,41 @@ def load_recipe(name_or_path: str | Path, *, seed: int | None = None) -> Recipe:
     return Recipe(name=path.stem, description=data.get("description", ""), stages=tuple(parsed))
 
 
+def recalibrate_batch_norm(model: keras.Model, dataset, max_images: int = 2048) -> None:
+    """Sets the moving statistics of trainable batch norm layers to those of
+    the training images ("precise BN", Wu and Johnson 2021).
+
+    With a few labelled images a run has a few hundred steps, too few for
+    the moving averages (momentum 0.99) to catch up with weights that moved
+    a lot: such a model can fit its training images and still be near
+    chance in inference mode. One pass over up to `max_images` training
+    images, with the momentum at zero, gives every layer the statistics of
+    the data it was trained on. Frozen layers keep theirs.
+    """
+    layers = [
+        layer
+        for layer in model.layers
+        if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
+    ]
+    if not layers:
+        return
+    batches, count = [], 0
+    for images, _ in dataset:
+        batches.append(keras.ops.convert_to_numpy(images))
+        count += len(batches[-1])
+        if count >= max_images:
+            break
+    images = np.concatenate(batches)[:max_images]
+    momenta = [layer.momentum for layer in layers]
+    try:
+        for layer in layers:
+            layer.momentum = 0.0
+        model(images, training=True)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum
+
+
 def set_trainable(model: keras.Model, part: str) -> None:
     """Lets only `part` ("head": the `predictions` layer; "all") learn."""
     if part not in PARTS:
@@ -140,8 +176,10 @@ def finetune(
 
     Each stage starts from where the last ended (its final weights, not its
     best checkpoint: with a few labelled images there is rarely a
-    validation split worth choosing by), and the model after the last stage
-    is saved as `final.keras`.
+    validation split worth choosing by). A stage that trains batch norm
+    layers ends by re-estimating their statistics on the training images
+    (`recalibrate_batch_norm`). The model after the last stage is saved as
+    `final.keras`.
 
     Args:
         model: Typically `create_model("preset.tag", num_classes=...)`.
@@ -168,6 +206,7 @@ def finetune(
         results.append(
             train(model, data, run_dir / f"{number}_{stage.name}", stage.config, verbose=verbose)
         )
+        recalibrate_batch_norm(model, data.train)
     set_trainable(model, "all")
     atomic_files.save_model(model, run_dir / "final.keras")
     return FinetuneResult(model=model, model_path=run_dir / "final.keras", stages=results)

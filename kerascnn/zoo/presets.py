@@ -336,17 +336,30 @@ def adapt_kernel(kernel: np.ndarray, channels: int) -> np.ndarray:
     )
 
 
-def build_from_preset(preset: Preset, *, num_classes=None, input_shape=None) -> keras.Model:
+def build_from_preset(
+    preset: Preset, *, num_classes=None, input_shape=None, class_names=None
+) -> keras.Model:
     """Builds the preset's network with its trained weights.
 
-    A different `num_classes` keeps the trained backbone and builds a fresh
-    `predictions` layer; different input channels adapt the first
-    convolution's kernel (`adapt_kernel`); a different input size works when
-    the head pools globally. Each change is logged.
+    Other classes — a different `num_classes`, or `class_names` other than
+    the preset's (new labels, even as many) — keep the trained backbone
+    under a fresh `predictions` layer; different input channels adapt the
+    first convolution's kernel (`adapt_kernel`); a different input size
+    works when the head pools globally. Each change is logged.
 
     Returns:
-        A `ConvNet`, with `model.preset` set to the `Preset`.
+        A `ConvNet`, with `model.preset` set to the `Preset` and
+        `model.class_names` to the names its head predicts (None for a fresh
+        head given only a class count).
     """
+    if class_names is not None:
+        class_names = [str(name) for name in class_names]
+        if num_classes is not None and num_classes != len(class_names):
+            raise ZooError(
+                f"num_classes={num_classes} but {len(class_names)} class names were given; "
+                "give one of them."
+            )
+        num_classes = len(class_names)
     trained = _build_safely(preset.spec)
     trained.load_weights(preset.directory / WEIGHTS)
     spec = preset.spec
@@ -367,8 +380,12 @@ def build_from_preset(preset: Preset, *, num_classes=None, input_shape=None) -> 
             "head": {**spec.to_dict()["head"], "num_classes": classes},
         }
     )
-    if target_spec == spec:
+    fresh_head = classes != spec.head.num_classes or (
+        class_names is not None and class_names != preset.class_names
+    )
+    if target_spec == spec and not fresh_head:
         trained.preset = preset
+        trained.class_names = preset.class_names
         return trained
 
     model = _build_safely(target_spec)
@@ -381,7 +398,7 @@ def build_from_preset(preset: Preset, *, num_classes=None, input_shape=None) -> 
         weights = trained.get_layer(layer.name).get_weights() if layer.weights else []
         if not weights:
             continue
-        if layer.name == "predictions" and classes != spec.head.num_classes:
+        if layer.name == "predictions" and fresh_head:
             logger.warning(
                 "%s: built a fresh %d-class head (layer 'predictions'); the backbone keeps "
                 "its trained weights. The preset's %d classes no longer apply.",
@@ -415,4 +432,5 @@ def build_from_preset(preset: Preset, *, num_classes=None, input_shape=None) -> 
             )
         layer.set_weights(weights)
     model.preset = preset
+    model.class_names = class_names if fresh_head else preset.class_names
     return model

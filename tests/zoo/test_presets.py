@@ -95,6 +95,28 @@ def test_a_new_class_count_keeps_the_backbone_under_a_fresh_head(name, caplog):
                 np.testing.assert_array_equal(new, old)
 
 
+def test_other_class_names_get_a_fresh_head_even_with_as_many_classes(caplog):
+    trained = create_model("lenet5.mnist")
+    assert trained.class_names == [str(d) for d in range(10)]
+    same = create_model("lenet5.mnist", class_names=[str(d) for d in range(10)])
+    np.testing.assert_array_equal(
+        same.get_layer("predictions").get_weights()[0],
+        trained.get_layer("predictions").get_weights()[0],
+    )
+    letters = list("abcdefghij")
+    with caplog.at_level("WARNING", logger="kerascnn.zoo"):
+        model = create_model("lenet5.mnist", class_names=letters)
+    assert "fresh 10-class head" in caplog.text
+    assert model.class_names == letters
+    assert not np.array_equal(
+        model.get_layer("predictions").get_weights()[0],
+        trained.get_layer("predictions").get_weights()[0],
+    )
+    np.testing.assert_array_equal(
+        model.get_layer("fc1").get_weights()[0], trained.get_layer("fc1").get_weights()[0]
+    )
+
+
 @pytest.mark.parametrize("name", PRESETS)
 def test_other_channel_counts_adapt_the_first_convolution(name, caplog):
     trained = create_model(name)
