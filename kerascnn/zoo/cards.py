@@ -73,11 +73,22 @@ def _transfer_section(transfer: dict) -> list[str]:
         "| recipe | test accuracy | epochs | train time |",
         "|---|---|---|---|",
     ]
-    for name, result in transfer["results"].items():
+    results = transfer["results"]
+    for name, result in results.items():
         lines.append(
             f"| `{name}` | {_percent(result['test_accuracy'])} | {result['epochs']} | "
             f"{result['wall_time_s']:.0f} s |"
         )
+    tuned = {name: r["test_accuracy"] for name, r in results.items() if name != "scratch"}
+    if tuned and "scratch" in results:
+        best = max(tuned, key=tuned.get)
+        gap = 100 * (tuned[best] - results["scratch"]["test_accuracy"])
+        side = "above" if gap > 0 else "below"
+        lines += [
+            "",
+            f"The best fine-tuning recipe, `{best}`, is {abs(gap):.2f} points {side} "
+            "training from scratch.",
+        ]
     lines += ["", "Measured with:", "", "```", transfer["command"], "```", ""]
     return lines
 
