@@ -163,13 +163,18 @@ def render_recipe(metadata: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def expected_cards(cards_dir: str | Path) -> dict[Path, str]:
-    """Every card and the index as they should read: path -> text."""
-    from kerascnn.zoo.presets import packaged_presets, read_preset
+def expected_cards(cards_dir: str | Path, presets_dir: str | Path | None = None) -> dict:
+    """Every card and the index as they should read: path -> text.
+
+    Args:
+        cards_dir: The cards' folder (the repository's `zoo/`).
+        presets_dir: The presets to describe; default those in the package.
+    """
+    from kerascnn.zoo.presets import PACKAGED_DIR, packaged_presets, read_preset
 
     cards_dir = Path(cards_dir)
     texts, all_metadata = {}, []
-    for name, folder in packaged_presets().items():
+    for name, folder in packaged_presets(presets_dir or PACKAGED_DIR).items():
         metadata = read_preset(folder).metadata
         all_metadata.append(metadata)
         transfer_path = cards_dir / name / TRANSFER
@@ -184,10 +189,10 @@ def expected_cards(cards_dir: str | Path) -> dict[Path, str]:
     return texts
 
 
-def write_cards(cards_dir: str | Path) -> list[Path]:
+def write_cards(cards_dir: str | Path, presets_dir: str | Path | None = None) -> list[Path]:
     """Renders every card and the index into `cards_dir`; returns the paths."""
     written = []
-    for path, text in expected_cards(cards_dir).items():
+    for path, text in expected_cards(cards_dir, presets_dir).items():
         atomic_files.write_text(path, text)
         written.append(path)
     return written

@@ -176,11 +176,12 @@ def save_preset(model: keras.Model, directory: str | Path, metadata: dict) -> Pr
     return read_preset(directory)
 
 
-def packaged_presets() -> dict[str, Path]:
-    """The presets shipped inside the package: name -> folder."""
-    if not PACKAGED_DIR.is_dir():
+def packaged_presets(directory: str | Path = PACKAGED_DIR) -> dict[str, Path]:
+    """The presets in a folder (default: those shipped inside the package): name -> folder."""
+    directory = Path(directory)
+    if not directory.is_dir():
         return {}
-    return {p.name: p for p in sorted(PACKAGED_DIR.iterdir()) if (p / MANIFEST).is_file()}
+    return {p.name: p for p in sorted(directory.iterdir()) if (p / MANIFEST).is_file()}
 
 
 # ----------------------------------------------------------------------------

@@ -171,5 +171,5 @@ def publish_preset(
     }
     preset = save_preset(model, Path(presets_dir) / name, metadata)
     if cards_dir is not None:
-        cards.write_cards(cards_dir)
+        cards.write_cards(cards_dir, presets_dir)
     return preset
