@@ -9,12 +9,11 @@ Needs: onnxruntime, NumPy, Pillow. Not kerascnn, not TensorFlow.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 import onnxruntime
-from image_input import load_image, print_answer, top_k
+from image_input import load_image, run_command_line, top_k
 
 
 def classify(model_path: str, image_path: str, k: int = 5) -> list:
@@ -28,13 +27,7 @@ def classify(model_path: str, image_path: str, k: int = 5) -> list:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="a .onnx exported by kerascnn")
-    parser.add_argument("image", help="an image file (PNG, JPEG, ...)")
-    parser.add_argument("--top", type=int, default=5)
-    args = parser.parse_args(argv)
-    print_answer(classify(args.model, args.image, args.top))
-    return 0
+    return run_command_line(classify, __doc__.splitlines()[0], ".onnx", argv)
 
 
 if __name__ == "__main__":

@@ -10,14 +10,13 @@ Needs: ai-edge-litert, NumPy, Pillow. Not kerascnn, not TensorFlow.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import zipfile
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
-from image_input import load_image, print_answer, quantize, top_k
+from image_input import load_image, quantize, run_command_line, top_k
 
 
 def read_metadata(path: str) -> dict:
@@ -45,13 +44,7 @@ def classify(model_path: str, image_path: str, k: int = 5) -> list:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="a .tflite exported by kerascnn")
-    parser.add_argument("image", help="an image file (PNG, JPEG, ...)")
-    parser.add_argument("--top", type=int, default=5)
-    args = parser.parse_args(argv)
-    print_answer(classify(args.model, args.image, args.top))
-    return 0
+    return run_command_line(classify, __doc__.splitlines()[0], ".tflite", argv)
 
 
 if __name__ == "__main__":

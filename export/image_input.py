@@ -4,6 +4,8 @@ TensorFlow)."""
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 from PIL import Image
 
@@ -36,6 +38,13 @@ def top_k(probabilities: np.ndarray, class_names: list, k: int) -> list:
     return [(class_names[i], float(probabilities[i])) for i in order]
 
 
-def print_answer(answer: list) -> None:
-    for name, probability in answer:
+def run_command_line(classify, description: str, suffix: str, argv=None) -> int:
+    """`runner MODEL IMAGE [--top K]`: prints "class<TAB>probability" lines, best first."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("model", help=f"a {suffix} exported by kerascnn")
+    parser.add_argument("image", help="an image file (PNG, JPEG, ...)")
+    parser.add_argument("--top", type=int, default=5)
+    args = parser.parse_args(argv)
+    for name, probability in classify(args.model, args.image, args.top):
         print(f"{name}\t{probability:.4f}")
+    return 0
