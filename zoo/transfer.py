@@ -41,6 +41,7 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--recipes", default=",".join(RECIPES))
+    parser.add_argument("--note", default="", help="a caveat the model card shows")
     parser.add_argument("--zoo", default=str(Path(__file__).parent), help="the zoo folder")
     args = parser.parse_args(argv)
 
@@ -83,6 +84,7 @@ def main(argv=None) -> int:
             f"({data.sizes['train']} images), batch size {args.batch_size}, augmentation "
             f"{args.augment or 'none'}, seed {args.seed}"
         ),
+        "note": args.note,
         "test_examples": data.sizes["test"],
         "results": results,
         "command": shlex.join(["python", "zoo/transfer.py", *(argv or sys.argv[1:])]),

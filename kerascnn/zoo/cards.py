@@ -89,6 +89,8 @@ def _transfer_section(transfer: dict) -> list[str]:
             f"The best fine-tuning recipe, `{best}`, is {abs(gap):.2f} points {side} "
             "training from scratch.",
         ]
+    if transfer.get("note"):
+        lines += ["", transfer["note"]]
     lines += ["", "Measured with:", "", "```", transfer["command"], "```", ""]
     return lines
 
