@@ -18,7 +18,16 @@ def _run(*args, stdin=None):
 
 
 @pytest.mark.parametrize(
-    "module", ["kerascnn", "kerascnn.zoo", "kerascnn.zoo.finetune", "kerascnn.cli"]
+    "module",
+    [
+        "kerascnn",
+        "kerascnn.zoo",
+        "kerascnn.zoo.finetune",
+        "kerascnn.cli",
+        "kerascnn.export",
+        "kerascnn.inspection",
+        "kerascnn.inference",
+    ],
 )
 def test_import_does_not_load_heavy_dependencies(module):
     code = "import %s, sys; print(sorted({m.split('.')[0] for m in sys.modules} & %r))"

@@ -13,6 +13,12 @@ Example:
 from kerascnn.inspection.gradcam import grad_cam
 from kerascnn.inspection.maps import Step, feature_maps, filters, map_layer_names, steps
 from kerascnn.inspection.page import inspect_image, read_summary
+from kerascnn.inspection.plots import (
+    plot_feature_maps,
+    plot_filters,
+    plot_grad_cam,
+    plot_steps,
+)
 from kerascnn.inspection.statistics import MapStatistics, map_statistics
 
 __all__ = [
@@ -24,6 +30,10 @@ __all__ = [
     "inspect_image",
     "map_layer_names",
     "map_statistics",
+    "plot_feature_maps",
+    "plot_filters",
+    "plot_grad_cam",
+    "plot_steps",
     "read_summary",
     "steps",
 ]
