@@ -14,7 +14,7 @@ Example:
 
 from kerascnn.export.artifact import Artifact, load_artifact, read_metadata
 from kerascnn.export.errors import ExportError
-from kerascnn.export.pipeline import FORMATS, QUANTIZATIONS, export_model, read_report
+from kerascnn.export.pipeline import FORMATS, QUANTIZATIONS, export_model
 from kerascnn.export.report import ArtifactReport, ExportReport
 
 __all__ = [
@@ -27,5 +27,4 @@ __all__ = [
     "export_model",
     "load_artifact",
     "read_metadata",
-    "read_report",
 ]

@@ -52,7 +52,6 @@ class Artifact:
         self._run = runtimes.runner(self.path)
         self.metadata = read_metadata(self.path)
         self.input_shape = tuple(self.metadata["preprocessing"]["input_shape"])
-        self.name = self.path.name
 
     def predict_on_batch(self, images) -> np.ndarray:
         return self._run(np.asarray(images, dtype="float32"))

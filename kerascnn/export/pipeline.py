@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -220,8 +219,3 @@ def _write(model, artifact, tmp, metadata, samples, *, allow_flex, feature_maps)
         onnx_export.set_metadata(proto, metadata)
         path.write_bytes(proto.SerializeToString())
         artifact.ops = sorted({node.op_type for node in proto.graph.node})
-
-
-def read_report(out_dir: str | Path) -> dict:
-    """The `report.json` of an export folder."""
-    return json.loads((Path(out_dir) / REPORT_FILE).read_text(encoding="utf-8"))

@@ -12,7 +12,7 @@ Example:
 
 from kerascnn.inspection.gradcam import grad_cam
 from kerascnn.inspection.maps import Step, feature_maps, filters, map_layer_names, steps
-from kerascnn.inspection.page import inspect_image, read_summary
+from kerascnn.inspection.page import inspect_image
 from kerascnn.inspection.plots import (
     plot_feature_maps,
     plot_filters,
@@ -34,6 +34,5 @@ __all__ = [
     "plot_filters",
     "plot_grad_cam",
     "plot_steps",
-    "read_summary",
     "steps",
 ]

@@ -4,9 +4,7 @@ and an HTML page that shows them with the prediction and the statistics."""
 from __future__ import annotations
 
 import html
-import json
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -134,8 +132,3 @@ window.addEventListener("load", () => {{
 </body>
 </html>
 """
-
-
-def read_summary(out_dir) -> dict:
-    """The `inspection.json` of an inspection folder."""
-    return json.loads((Path(out_dir) / "inspection.json").read_text(encoding="utf-8"))
