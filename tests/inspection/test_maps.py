@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from kerascnn.inspection import feature_maps, filters, grad_cam, map_statistics, steps
-from kerascnn.zoo import create_model
+from kerascnn.zoo import create_model, list_models
 from tests.conftest import read_idx, shared
 from tests.layers.reference import sum_pool
 
@@ -112,3 +112,15 @@ def test_grad_cam_points_at_the_digit(digits):
     ink = digits[0, :, :, 0] > 0
     # The heat is where the ink is: far more of it on stroke pixels than off them.
     assert heat[ink].mean() > 2 * heat[~ink].mean()
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_zoo_model_shows_each_step(name):
+    model = create_model(name)
+    images = np.random.default_rng(0).uniform(0, 255, (2, *model.input_shape[1:]))
+    maps = feature_maps(model, images)
+    for step in steps(model):
+        assert (maps[step.rectified] >= 0).all()
+        if step.pooled:
+            pooled, rectified = maps[step.pooled].shape, maps[step.rectified].shape
+            assert pooled[-1] == rectified[-1] and pooled[1] < rectified[1]
