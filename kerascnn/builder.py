@@ -164,3 +164,10 @@ def build_model(spec: ConvNetSpec | dict, dtype=None) -> ConvNet:
     <RectifiedFeatureMap name=block1_relu1, built=True>
     """
     return ConvNet(spec, dtype=dtype)
+
+
+def class_names(model: keras.Model) -> list[str]:
+    """The names of the classes a model predicts: those the zoo gave it
+    (`model.class_names`, e.g. a preset's), else "0", "1", ..."""
+    count = int(model.outputs[0].shape[-1])
+    return list(getattr(model, "class_names", None) or [str(i) for i in range(count)])

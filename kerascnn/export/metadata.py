@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from kerascnn.builder import ConvNet
+from kerascnn.builder import class_names as class_names_of
 
 FORMAT = "kerascnn-artifact/1"
 
@@ -79,7 +80,7 @@ def artifact_metadata(model: keras.Model, *, source: str | None = None, class_na
     preset = getattr(model, "preset", None)
     num_classes = int(model.outputs[0].shape[-1])
     if class_names is None:
-        class_names = getattr(model, "class_names", None) or [str(i) for i in range(num_classes)]
+        class_names = class_names_of(model)
     class_names = [str(name) for name in class_names]
     if len(class_names) != num_classes:
         raise ValueError(

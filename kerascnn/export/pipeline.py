@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
@@ -137,7 +138,7 @@ def export_model(
     steps = Progress(len(plan) * (2 if verify else 1), enabled=progress)
     report = ExportReport(str(out_dir), metadata, int(model.count_params()))
 
-    with atomic_files.directory(out_dir) as tmp:
+    with atomic_files.directory(out_dir) as tmp, tempfile.TemporaryDirectory() as scratch:
         for fmt, variant in plan:
             artifact = ArtifactReport(fmt, variant, _file_name(fmt, variant))
             path = tmp / artifact.path
@@ -150,6 +151,7 @@ def export_model(
                     tmp,
                     carried,
                     samples,
+                    Path(scratch),
                     allow_flex=allow_flex,
                     feature_maps=feature_maps,
                 )
@@ -195,7 +197,7 @@ def _file_name(fmt: str, variant: str) -> str:
     return f"model.{variant}.onnx"
 
 
-def _write(model, artifact, tmp, metadata, samples, *, allow_flex, feature_maps):
+def _write(model, artifact, tmp, metadata, samples, scratch, *, allow_flex, feature_maps):
     fmt, variant, path = artifact.format, artifact.variant, tmp / artifact.path
     if fmt == "saved_model":
         from kerascnn.export.saved_model import write_saved_model
@@ -204,7 +206,17 @@ def _write(model, artifact, tmp, metadata, samples, *, allow_flex, feature_maps)
     elif fmt == "tflite":
         from kerascnn.export import tflite
 
-        flatbuffer = tflite.convert(model, variant, representative=samples, allow_flex=allow_flex)
+        # One frozen graph, written with the first variant, serves them all.
+        frozen = scratch / "tflite_frozen"
+        if not frozen.exists():
+            tflite.save_frozen(model, frozen)
+        flatbuffer = tflite.convert(
+            frozen,
+            variant,
+            name=model.name,
+            representative=samples,
+            allow_flex=allow_flex,
+        )
         artifact.ops = tflite.op_names(flatbuffer)
         artifact.gpu_delegate_unsupported = tflite.gpu_unsupported(artifact.ops)
         path.write_bytes(tflite.with_associated_files(flatbuffer, metadata))

@@ -78,7 +78,6 @@ class SavedModelRunner:
 
         self._tf = tf
         self._serve = tf.saved_model.load(str(path)).signatures["serving_default"]
-        self.input_shape = tuple(self._serve.structured_input_signature[1][INPUT_NAME].shape[1:])
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         return self._serve(**{INPUT_NAME: self._tf.constant(images)})[OUTPUT_NAME].numpy()
@@ -97,13 +96,15 @@ class TFLiteRunner:
             ) from error
         self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
         self._source = self._interpreter.get_input_details()[0]
-        self.input_shape = tuple(int(d) for d in self._source["shape"][1:])
+        self._image_shape = tuple(int(d) for d in self._source["shape"][1:])
         self._batch = None
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         interpreter = self._interpreter
         if self._batch != len(images):
-            interpreter.resize_tensor_input(self._source["index"], (len(images), *self.input_shape))
+            interpreter.resize_tensor_input(
+                self._source["index"], (len(images), *self._image_shape)
+            )
             interpreter.allocate_tensors()
             self._batch = len(images)
         source = interpreter.get_input_details()[0]
@@ -144,7 +145,6 @@ class ONNXRunner:
         self._session = onnxruntime.InferenceSession(
             str(path), options, providers=["CPUExecutionProvider"]
         )
-        self.input_shape = tuple(self._session.get_inputs()[0].shape[1:])
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         return self._session.run([OUTPUT_NAME], {INPUT_NAME: images})[0]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import tempfile
 import zipfile
 
 import numpy as np
@@ -46,18 +45,27 @@ GPU_DELEGATE_OPS = frozenset(
 )  # fmt: skip
 
 
+def save_frozen(model, directory) -> None:
+    """Writes the SavedModel every TFLite variant is converted from: the
+    serving signature with the weights as constants (`graph.frozen_module`)."""
+    module = frozen_module(model)
+    tf.saved_model.save(module, str(directory), signatures={"serving_default": module.serve})
+
+
 def convert(
-    model,
+    frozen_saved_model,
     variant: str = "float32",
     *,
+    name: str = "model",
     representative=None,
     allow_flex: bool = False,
 ) -> bytes:
-    """The `.tflite` flatbuffer of a Keras model.
+    """The `.tflite` flatbuffer of one variant.
 
     Args:
-        model: A float32 Keras model with one image input.
+        frozen_saved_model: The folder `save_frozen` wrote.
         variant: One of `TFLITE_VARIANTS`.
+        name: The model's name, for error messages.
         representative: Calibration images (float32 array), required for
             "int8" and "uint8".
         allow_flex: Allow Select TF (Flex) ops; the app then needs the Flex
@@ -67,52 +75,49 @@ def convert(
         raise ExportError(
             f"Unknown TFLite variant. Received: {variant!r}; use one of {TFLITE_VARIANTS}."
         )
-    with tempfile.TemporaryDirectory() as saved_model:
-        module = frozen_module(model)
-        tf.saved_model.save(module, saved_model, signatures={"serving_default": module.serve})
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
-        ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        if variant == "float16":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.target_spec.supported_types = [tf.float16]
-        elif variant == "dynamic":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        elif variant in ("int8", "uint8"):
-            if representative is None or len(representative) == 0:
-                raise ExportError(
-                    f"Full-integer ({variant}) quantization calibrates on representative "
-                    "images; pass representative_data (an array of raw images, a tf.data "
-                    "data set or a kerascnn data set)."
-                )
-            calibration = np.asarray(representative[:CALIBRATION_IMAGES], dtype="float32")
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = lambda: ([image[None]] for image in calibration)
-            ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = getattr(tf, variant)
-            converter.inference_output_type = getattr(tf, variant)
-        if allow_flex:
-            ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
-        converter.target_spec.supported_ops = ops
-        try:
-            return converter.convert()
-        except Exception as error:  # the converter raises several types
-            raise _conversion_error(model, variant, error, allow_flex) from error
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(frozen_saved_model))
+    ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if variant == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif variant == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif variant in ("int8", "uint8"):
+        if representative is None or len(representative) == 0:
+            raise ExportError(
+                f"Full-integer ({variant}) quantization calibrates on representative "
+                "images; pass representative_data (an array of raw images, a tf.data "
+                "data set or a kerascnn data set)."
+            )
+        calibration = np.asarray(representative[:CALIBRATION_IMAGES], dtype="float32")
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([image[None]] for image in calibration)
+        ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = getattr(tf, variant)
+        converter.inference_output_type = getattr(tf, variant)
+    if allow_flex:
+        ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
+    converter.target_spec.supported_ops = ops
+    try:
+        return converter.convert()
+    except Exception as error:  # the converter raises several types
+        raise _conversion_error(name, variant, error, allow_flex) from error
 
 
-def _conversion_error(model, variant, error, allow_flex) -> ExportError:
+def _conversion_error(name, variant, error, allow_flex) -> ExportError:
     text = str(error)
     # Op names read as `tf.Cumprod(...)` in the converter's message.
     flex = sorted(set(re.findall(r"\btf\.([A-Z]\w*)", text)))
     if flex and not allow_flex and ("Select TF" in text or "flex" in text.lower()):
         return ExportError(
-            f"TFLite ({variant}): model '{model.name}' needs ops that are not TFLite builtins: "
+            f"TFLite ({variant}): model '{name}' needs ops that are not TFLite builtins: "
             f"{', '.join(flex)}. Replace the layers that use them, or pass allow_flex=True "
             "(--allow-flex) to include them as Select TF ops; the app then needs the Flex "
             "delegate."
         )
     summary = text.strip().splitlines()[-1] if text.strip() else type(error).__name__
     return ExportError(
-        f"TFLite ({variant}) conversion of model '{model.name}' failed: {summary}. "
+        f"TFLite ({variant}) conversion of model '{name}' failed: {summary}. "
         "If a custom layer is involved, make sure it uses keras.ops only."
     )
 

@@ -10,19 +10,13 @@ import keras
 import numpy as np
 
 from kerascnn import atomic_files
+from kerascnn.builder import class_names as class_names_of
 from kerascnn.inspection import plots
 from kerascnn.inspection.gradcam import grad_cam
 from kerascnn.inspection.maps import feature_maps, filters, steps
 from kerascnn.inspection.statistics import map_statistics
 
 PAGE = "index.html"
-
-
-def _class_names(model, class_names):
-    if class_names is not None:
-        return [str(n) for n in class_names]
-    count = int(model.outputs[0].shape[-1])
-    return getattr(model, "class_names", None) or [str(i) for i in range(count)]
 
 
 def inspect_image(model: keras.Model, image, out_dir, *, top: int = 5, class_names=None) -> dict:
@@ -46,7 +40,7 @@ def inspect_image(model: keras.Model, image, out_dir, *, top: int = 5, class_nam
     """
     start = time.perf_counter()
     image = np.asarray(image, dtype="float32")
-    names = _class_names(model, class_names)
+    names = class_names_of(model) if class_names is None else [str(n) for n in class_names]
     the_steps = steps(model)
     maps = feature_maps(model, image[None])
     statistics = map_statistics(maps)
