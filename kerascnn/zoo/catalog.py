@@ -144,7 +144,7 @@ def create_model(
 
     Example:
     >>> model = create_model("mobilecnn_050", num_classes=5, input_shape=(64, 64, 3))
-    >>> model = create_model("seed_cnn_base.fashion_mnist", class_names=digits.class_names)
+    >>> model = create_model("minivgg_m.cifar10", class_names=["cat", "dog", "horse"])
     """
     if "." in name:
         if overrides:

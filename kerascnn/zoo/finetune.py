@@ -190,8 +190,9 @@ def finetune(
         verbose: Keras' progress display.
 
     Example:
-    >>> model = create_model("seed_cnn_base.fashion_mnist", num_classes=10)
-    >>> result = finetune(model, load_dataset("tfds:mnist", per_class=20), "runs/ft", "two_stage")
+    >>> data = load_dataset("CIFAR-10-images", classes="cat,dog,horse", per_class=50)
+    >>> model = create_model("minivgg_m.cifar10", class_names=data.class_names)
+    >>> result = finetune(model, data, "runs/ft", "linear_probe")
     """
     recipe = load_recipe(recipe, seed=seed) if isinstance(recipe, str) else recipe
     if data.class_names and model.output_shape[-1] != len(data.class_names):

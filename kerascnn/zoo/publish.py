@@ -83,6 +83,17 @@ def _train_command(run: dict, model_name: str, preset_name: str, dataset: dict) 
     return shlex.join(words)
 
 
+def publish_command(name: str, dataset: str, description: str, limitations: str) -> str:
+    """The `kerascnn publish` line of a preset's recipe, with the card's prose."""
+    info = DATASETS[dataset]
+    words = ["kerascnn", "publish", f"runs/{name}", "--name", name, "--dataset", dataset]
+    words += ["--data", info["source"], *info["flags"].split(), "--cards", "zoo"]
+    for flag, text in (("--description", description), ("--limitations", limitations)):
+        if text:
+            words += [flag, text]
+    return shlex.join(words)
+
+
 def publish_preset(
     run_dir: str | Path,
     name: str,
@@ -162,9 +173,7 @@ def publish_preset(
         "reproduce": [
             *([info["prepare"]] if "prepare" in info else []),
             _train_command(run, model_name, name, info),
-            f"kerascnn publish runs/{name} --name {name} --dataset {dataset} "
-            f"--data {info['source']} {info['flags']}".rstrip()
-            + " --cards zoo",
+            publish_command(name, dataset, description, limitations),
         ],
         "versions": run["versions"],
         "created": datetime.date.today().isoformat(),

@@ -1,6 +1,7 @@
 """The zoo's commands: models, info, evaluate and train by name, publish."""
 
 import json
+import shlex
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def test_train_a_zoo_name_then_publish_it_as_a_measured_preset(tfds_data_dir, tm
         "--cards",
         str(cards),
         "--description",
-        "A test.",
+        "A test: it's quoted.",
         "--limitations",
         "Many.",
     )
@@ -80,6 +81,11 @@ def test_train_a_zoo_name_then_publish_it_as_a_measured_preset(tfds_data_dir, tm
     assert metadata["dataset"]["license"].startswith("CC BY-SA 3.0")
     assert metadata["reproduce"][0].startswith("kerascnn train lenet5 --data tfds:mnist")
     assert metadata["training"]["config"]["epochs"] == 1
+    # The recipe's publish line gives the card its prose again.
+    publish = shlex.split(metadata["reproduce"][-1])
+    assert publish[:3] == ["kerascnn", "publish", "runs/lenet5.tiny"]
+    assert publish[publish.index("--description") + 1] == "A test: it's quoted."
+    assert publish[publish.index("--limitations") + 1] == "Many."
 
     # The recorded accuracy is the model's on the official test files.
     result = run_kerascnn(

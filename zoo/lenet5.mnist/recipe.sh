@@ -2,4 +2,4 @@
 # Trains and publishes lenet5.mnist; run from the repository root.
 set -e
 kerascnn train lenet5 --data tfds:mnist --manual-dir ../shared/datasets/mnist --out runs/lenet5.mnist --batch-size 128 --augment translation --validation-split 0.1 --epochs 20 --optimizer adamw --lr 0.002 --schedule cosine --warmup-epochs 0 --weight-decay 0.0001 --seed 0
-kerascnn publish runs/lenet5.mnist --name lenet5.mnist --dataset mnist --data tfds:mnist --manual-dir ../shared/datasets/mnist --cards zoo
+kerascnn publish runs/lenet5.mnist --name lenet5.mnist --dataset mnist --data tfds:mnist --manual-dir ../shared/datasets/mnist --cards zoo --description 'LeNet-5 in its original form (sum-pooling subsampling, with ReLU) trained on the MNIST handwritten digits. A small, fast digit reader, and the starting point for fine-tuning on other 28x28 grayscale images.' --limitations 'Trained on centred, size-normalised 28x28 white-on-black digits: other layouts (black on white, off-centre, rotated more than a few degrees, several digits) need fine-tuning or preprocessing. MNIST writers are US Census employees and high-school students, not a representative sample of handwriting.'
