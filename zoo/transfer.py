@@ -34,7 +34,7 @@ from kerascnn.training import evaluate
 from kerascnn.zoo import create_model, resolve_preset
 from kerascnn.zoo.finetune import finetune, load_recipe
 
-RECIPES = ("scratch", "linear_probe", "full", "two_stage")
+RECIPES = ("scratch", "linear_probe", "full", "two_stage", "conv_transfer")
 
 
 def few_shot_from_test(root: Path, per_class: int, into: Path) -> int:

@@ -2,15 +2,19 @@
 
 A recipe is a JSON file of stages; each stage says which part of the network
 learns ("head": only the `predictions` layer, the rest frozen with batch
-norm in inference mode; "all": every layer) and how (a `TrainConfig`'s
-epochs, optimizer, learning rate, schedule...). The built-in recipes live in
-`kerascnn/zoo/recipes/`: `linear_probe`, `full`, `two_stage`, and `scratch`
-(the from-scratch baseline fine-tuning is compared with).
+norm in inference mode; "fc": every fully connected layer; "all": every
+layer) and how (a `TrainConfig`'s epochs, optimizer, learning rate,
+schedule...). A recipe may first give the fully connected layers fresh
+weights (`"reset": "fc"`), keeping only the trained convolutions. The
+built-in recipes live in `kerascnn/zoo/recipes/`: `linear_probe`, `full`,
+`two_stage`, `conv_transfer`, and `scratch` (the from-scratch baseline
+fine-tuning is compared with).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +25,11 @@ from kerascnn import atomic_files
 from kerascnn.training import TrainConfig, train
 from kerascnn.zoo.registry import ZooError
 
+logger = logging.getLogger("kerascnn.zoo")
+
 RECIPES_DIR = Path(__file__).parent / "recipes"
-PARTS = ("head", "all")
+PARTS = ("head", "fc", "all")
+RESETS = ("fc",)
 _STAGE_FIELDS = (
     "name",
     "train",
@@ -51,6 +58,7 @@ class Recipe:
     name: str
     description: str
     stages: tuple
+    reset: str | None = None
 
     @property
     def epochs(self) -> int:
@@ -83,6 +91,12 @@ def load_recipe(name_or_path: str | Path, *, seed: int | None = None) -> Recipe:
         stages = data["stages"]
     except (ValueError, KeyError) as error:
         raise ZooError(f"Recipe '{path}' is not valid: {error!r}") from None
+    reset = data.get("reset")
+    if reset is not None and reset not in RESETS:
+        raise ZooError(
+            f"recipe '{path.stem}': `reset` must be 'fc' (fresh fully connected layers) or "
+            f"absent. Received: reset={reset!r}"
+        )
     parsed = []
     for number, stage in enumerate(stages, start=1):
         where = f"recipe '{path.stem}' stage {number}"
@@ -93,7 +107,9 @@ def load_recipe(name_or_path: str | Path, *, seed: int | None = None) -> Recipe:
             )
         part = stage.get("train", "all")
         if part not in PARTS:
-            raise ZooError(f"{where}: `train` must be 'head' or 'all'. Received: train={part!r}")
+            raise ZooError(
+                f"{where}: `train` must be 'head', 'fc' or 'all'. Received: train={part!r}"
+            )
         options = {k: v for k, v in stage.items() if k not in ("name", "train")}
         try:
             config = TrainConfig(**options, seed=seed)
@@ -102,7 +118,12 @@ def load_recipe(name_or_path: str | Path, *, seed: int | None = None) -> Recipe:
         parsed.append(Stage(name=stage.get("name", f"stage{number}"), train=part, config=config))
     if not parsed:
         raise ZooError(f"Recipe '{path}' has no stages.")
-    return Recipe(name=path.stem, description=data.get("description", ""), stages=tuple(parsed))
+    return Recipe(
+        name=path.stem,
+        description=data.get("description", ""),
+        stages=tuple(parsed),
+        reset=reset,
+    )
 
 
 def recalibrate_batch_norm(model: keras.Model, dataset, max_images: int = 2048) -> None:
@@ -140,14 +161,55 @@ def recalibrate_batch_norm(model: keras.Model, dataset, max_images: int = 2048) 
             layer.momentum = momentum
 
 
+def _in_part(layer, part: str) -> bool:
+    if part == "head":
+        return layer.name == "predictions"
+    if part == "fc":
+        return isinstance(layer, keras.layers.Dense)
+    return True
+
+
 def set_trainable(model: keras.Model, part: str) -> None:
-    """Lets only `part` ("head": the `predictions` layer; "all") learn."""
+    """Lets only `part` learn: "head" (the `predictions` layer), "fc" (every
+    fully connected layer, `predictions` included) or "all"."""
     if part not in PARTS:
-        raise ZooError(f"`part` must be 'head' or 'all'. Received: part={part!r}")
+        raise ZooError(f"`part` must be 'head', 'fc' or 'all'. Received: part={part!r}")
     model.trainable = True
     # Each layer explicitly: a functional model's own flag does not reset its layers'.
     for layer in model.layers:
-        layer.trainable = part == "all" or layer.name == "predictions"
+        layer.trainable = _in_part(layer, part)
+
+
+def reset_fully_connected(model: keras.Model, seed: int | None = None) -> list[str]:
+    """Gives every fully connected layer fresh weights from its own
+    initializers, as a new model of the same spec would have; returns
+    their names.
+
+    A preset's fully connected layers combine its features into its own
+    classes; for very different classes they can be a worse start than
+    random ones, while its convolutions still help.
+
+    Args:
+        model: A functional model, typically a preset.
+        seed: Makes the fresh weights reproducible.
+    """
+    names = []
+    for index, layer in enumerate(model.layers):
+        if not isinstance(layer, keras.layers.Dense):
+            continue
+        for variable, initializer in (
+            (layer.kernel, layer.kernel_initializer),
+            (layer.bias, layer.bias_initializer),
+        ):
+            if variable is None:
+                continue
+            config = initializer.get_config()
+            if "seed" in config and seed is not None:
+                config["seed"] = seed + index
+            fresh = type(initializer).from_config(config)
+            variable.assign(fresh(variable.shape, dtype=variable.dtype))
+        names.append(layer.name)
+    return names
 
 
 @dataclass(frozen=True)
@@ -174,12 +236,13 @@ def finetune(
 ) -> FinetuneResult:
     """Runs a recipe's stages on `model`, each in its own sub-folder.
 
-    Each stage starts from where the last ended (its final weights, not its
-    best checkpoint: with a few labelled images there is rarely a
-    validation split worth choosing by). A stage that trains batch norm
-    layers ends by re-estimating their statistics on the training images
-    (`recalibrate_batch_norm`). The model after the last stage is saved as
-    `final.keras`.
+    A recipe with `"reset": "fc"` first gives the fully connected layers
+    fresh weights (`reset_fully_connected`). Each stage starts from where
+    the last ended (its final weights, not its best checkpoint: with a few
+    labelled images there is rarely a validation split worth choosing by).
+    A stage that trains batch norm layers ends by re-estimating their
+    statistics on the training images (`recalibrate_batch_norm`). The model
+    after the last stage is saved as `final.keras`.
 
     Args:
         model: Typically `create_model("preset.tag", num_classes=...)`.
@@ -200,6 +263,9 @@ def finetune(
             f"The model predicts {model.output_shape[-1]} classes but the data has "
             f"{len(data.class_names)}; build it with num_classes={len(data.class_names)}."
         )
+    if recipe.reset == "fc":
+        names = reset_fully_connected(model, seed=recipe.stages[0].config.seed)
+        logger.info("%s: fresh weights for %s", recipe.name, ", ".join(names))
     run_dir = Path(run_dir)
     results = []
     for number, stage in enumerate(recipe.stages, start=1):

@@ -8,7 +8,13 @@ import pytest
 
 from kerascnn.data import load_dataset
 from kerascnn.zoo import ZooError, create_model
-from kerascnn.zoo.finetune import finetune, list_recipes, load_recipe, set_trainable
+from kerascnn.zoo.finetune import (
+    finetune,
+    list_recipes,
+    load_recipe,
+    reset_fully_connected,
+    set_trainable,
+)
 from tests.conftest import read_idx, shared
 from tests.training.helpers import run_kerascnn
 
@@ -20,6 +26,11 @@ def test_the_built_in_recipes():
     assert [s.train for s in two.stages] == ["head", "all"]
     assert two.stages[1].config.learning_rate < two.stages[0].config.learning_rate
     assert load_recipe("full").stages[0].train == "all"
+    conv = load_recipe("conv_transfer")
+    assert conv.reset == "fc" and [s.train for s in conv.stages] == ["all"]
+    # It differs from scratch only in where it starts.
+    assert conv.stages[0].config == load_recipe("scratch").stages[0].config
+    assert load_recipe("full").reset is None
 
 
 def test_bad_recipes_name_the_problem(tmp_path):
@@ -27,7 +38,10 @@ def test_bad_recipes_name_the_problem(tmp_path):
         load_recipe("fast")
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"stages": [{"train": "body", "epochs": 1}]}))
-    with pytest.raises(ZooError, match=r"stage 1: `train` must be 'head' or 'all'"):
+    with pytest.raises(ZooError, match=r"stage 1: `train` must be 'head', 'fc' or 'all'"):
+        load_recipe(bad)
+    bad.write_text(json.dumps({"reset": "all", "stages": [{"train": "all", "epochs": 1}]}))
+    with pytest.raises(ZooError, match=r"`reset` must be 'fc'.*Received: reset='all'"):
         load_recipe(bad)
     bad.write_text(json.dumps({"stages": [{"train": "all", "epoch": 1}]}))
     with pytest.raises(ZooError, match=r"stage 1: unknown field.*epoch"):
@@ -46,6 +60,39 @@ def test_a_linear_probe_trains_only_the_classifier():
     ]
     set_trainable(model, "all")
     assert len(model.trainable_variables) == 10
+
+
+def test_fc_trains_every_fully_connected_layer_and_nothing_else():
+    model = create_model("lenet5.mnist", num_classes=3)
+    set_trainable(model, "fc")
+    assert [v.path for v in model.trainable_variables] == [
+        f"{name}/{weight}"
+        for name in ("fc1", "fc2", "predictions")
+        for weight in ("kernel", "bias")
+    ]
+
+
+def test_reset_fully_connected_keeps_the_convolutions():
+    preset = create_model("seed_cnn_base.fashion_mnist")
+    model = create_model("seed_cnn_base.fashion_mnist")
+    assert reset_fully_connected(model, seed=3) == ["fc1", "predictions"]
+    for layer, trained in zip(model.layers, preset.layers):
+        if layer.name.startswith("block"):
+            for mine, theirs in zip(layer.get_weights(), trained.get_weights()):
+                np.testing.assert_array_equal(mine, theirs)
+    kernel, bias = model.get_layer("fc1").get_weights()
+    assert not np.allclose(kernel, preset.get_layer("fc1").get_weights()[0])
+    # Glorot uniform: U(-l, l) with l = sqrt(6 / (fan_in + fan_out)), std l / sqrt(3).
+    limit = np.sqrt(6 / (3136 + 256))
+    assert np.abs(kernel).max() <= np.float32(limit) * (1 + 1e-6)
+    assert kernel.std() == pytest.approx(limit / np.sqrt(3), rel=0.02)
+    np.testing.assert_array_equal(bias, 0)
+    # Seeded: the same seed gives the same weights, another seed others.
+    again = create_model("seed_cnn_base.fashion_mnist")
+    reset_fully_connected(again, seed=3)
+    np.testing.assert_array_equal(again.get_layer("fc1").get_weights()[0], kernel)
+    reset_fully_connected(again, seed=4)
+    assert not np.allclose(again.get_layer("fc1").get_weights()[0], kernel)
 
 
 def test_per_class_and_classes_subsets_of_tfds(tfds_data_dir):
