@@ -192,6 +192,10 @@ def reset_fully_connected(model: keras.Model, seed: int | None = None) -> list[s
     Args:
         model: A functional model, typically a preset.
         seed: Makes the fresh weights reproducible.
+
+    Example:
+    >>> model = create_model("seed_cnn_base.fashion_mnist", num_classes=10)
+    >>> reset_fully_connected(model, seed=0)  # ['fc1', 'predictions']
     """
     names = []
     for index, layer in enumerate(model.layers):
