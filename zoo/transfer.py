@@ -37,16 +37,15 @@ from kerascnn.zoo.finetune import finetune, load_recipe
 RECIPES = ("scratch", "linear_probe", "full", "two_stage", "conv_transfer")
 
 
-def few_shot_from_test(root: Path, per_class: int, into: Path) -> int:
+def few_shot_from_test(root: Path, per_class: int, into: Path) -> None:
     """Splits `root/test` into a folder data set at `into` (symbolic links):
     `train/` gets the first `per_class` images of each class (by file
-    name), `test/` the rest. Returns the number of test images.
+    name), `test/` the rest.
     """
     source = root / "test"
     classes = sorted(p for p in source.iterdir() if p.is_dir()) if source.is_dir() else []
     if not classes:
         raise SystemExit(f"--few-shot-from test needs {source}/<class>/ folders of images.")
-    remaining = 0
     for folder in classes:
         images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
         if len(images) <= per_class:
@@ -57,8 +56,6 @@ def few_shot_from_test(root: Path, per_class: int, into: Path) -> int:
             (into / split / folder.name).mkdir(parents=True)
             for image in chosen:
                 (into / split / folder.name / image.name).symlink_to(image.resolve())
-        remaining += len(images) - per_class
-    return remaining
 
 
 def main(argv=None) -> int:
