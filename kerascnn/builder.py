@@ -166,6 +166,15 @@ def build_model(spec: ConvNetSpec | dict, dtype=None) -> ConvNet:
     return ConvNet(spec, dtype=dtype)
 
 
+def is_rectified_map(layer: keras.layers.Layer) -> bool:
+    """Whether a layer outputs a rectified feature map: a
+    `RectifiedFeatureMap` or `ReLU` layer on a 2D map (batch, h, w, c).
+    Inspection shows these maps and exports serve them."""
+    return isinstance(layer, (RectifiedFeatureMap, keras.layers.ReLU)) and (
+        len(layer.output.shape) == 4
+    )
+
+
 def class_names(model: keras.Model) -> list[str]:
     """The names of the classes a model predicts: those the zoo gave it
     (`model.class_names`, e.g. a preset's), else "0", "1", ..."""

@@ -46,6 +46,17 @@ def _load_model(source: str):
     return load_preset(path) if path.is_dir() else create_model(source)
 
 
+def _load_keras_model(source: str, command: str) -> keras.Model:
+    """`_load_model`, refusing exported artifacts: `command` needs the Keras model."""
+    model = _load_model(source)
+    if not isinstance(model, keras.Model):
+        raise ValueError(
+            f"{command} needs a Keras model; '{source}' is an exported artifact. "
+            "Give the zoo name, preset or .keras file it came from."
+        )
+    return model
+
+
 def _input_shape(model) -> tuple[int, int, int]:
     if isinstance(model, keras.Model):
         return tuple(model.inputs[0].shape[1:])
@@ -226,14 +237,13 @@ def _representative_data(args, image_shape):
 def _export(args) -> int:
     from kerascnn.export import export_model
 
-    model = _load_model(args.model)
-    image_shape = tuple(model.inputs[0].shape[1:])
+    model = _load_keras_model(args.model, "export")
     report = export_model(
         model,
         args.out,
         formats=args.format,
         quantize=args.quantize,
-        representative_data=_representative_data(args, image_shape),
+        representative_data=_representative_data(args, _input_shape(model)),
         verify=not args.no_verify,
         opsets=[int(opset) for opset in args.opset.split(",")],
         allow_flex=args.allow_flex,
@@ -251,12 +261,7 @@ def _inspect(args) -> int:
     from kerascnn.data import read_image
     from kerascnn.inspection import inspect_image
 
-    model = _load_model(args.model)
-    if not isinstance(model, keras.Model):
-        raise ValueError(
-            f"inspect looks inside a Keras model; '{args.model}' is an exported artifact. "
-            "Give the zoo name, preset or .keras file it came from."
-        )
+    model = _load_keras_model(args.model, "inspect")
     image = read_image(args.image, _input_shape(model))
     start = time.perf_counter()
     summary = inspect_image(model, image, args.out, top=args.top)

@@ -15,7 +15,7 @@ def test_predictor_gives_the_models_answers_for_one_image_and_a_batch():
     predict = Predictor(model)
     np.testing.assert_allclose(predict(images), expected, atol=1e-6)
     np.testing.assert_allclose(predict(images[2]), expected[2], atol=1e-6)
-    # Other batch sizes reuse the one traced function.
+    # Another batch size, through the same function (its batch dimension is free).
     np.testing.assert_allclose(predict(images[:3]), expected[:3], atol=1e-6)
 
 

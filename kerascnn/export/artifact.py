@@ -15,7 +15,7 @@ import numpy as np
 
 from kerascnn.export import runtimes
 from kerascnn.export.errors import ExportError
-from kerascnn.export.saved_model import METADATA_ASSET
+from kerascnn.export.metadata import METADATA_FILE
 
 
 def read_metadata(path: str | Path) -> dict:
@@ -32,7 +32,7 @@ def read_metadata(path: str | Path) -> dict:
             p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props
         }
         return json.loads(props["kerascnn"])
-    asset = path / "assets" / METADATA_ASSET
+    asset = path / "assets" / METADATA_FILE
     if asset.is_file():
         return json.loads(asset.read_text(encoding="utf-8"))
     raise ExportError(f"'{path}' carries no kerascnn metadata; was it exported by kerascnn?")

@@ -6,6 +6,9 @@ import numpy as np
 
 from kerascnn.export.errors import ExportError
 
+# Images int8 calibration (TFLite and ONNX Runtime) runs through the model.
+CALIBRATION_IMAGES = 200
+
 
 def representative_images(data, input_shape, *, limit: int) -> np.ndarray:
     """Up to `limit` images as a float32 array of `input_shape` images.

@@ -9,11 +9,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from kerascnn.builder import is_rectified_map
 from kerascnn.export.errors import ExportError
-from kerascnn.layers import RectifiedFeatureMap
-
-INPUT_NAME = "image"
-OUTPUT_NAME = "predictions"
+from kerascnn.export.metadata import INPUT_NAME, OUTPUT_NAME
 
 
 def check_exportable(model: keras.Model) -> None:
@@ -69,12 +67,7 @@ def serving_function(model: keras.Model) -> tf.types.experimental.GenericFunctio
 
 def rectified_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """The layers whose outputs are rectified feature maps, in graph order."""
-    return [
-        layer
-        for layer in model.layers
-        if isinstance(layer, (RectifiedFeatureMap, keras.layers.ReLU))
-        and len(layer.output.shape) == 4
-    ]
+    return [layer for layer in model.layers if is_rectified_map(layer)]
 
 
 def feature_maps_function(model: keras.Model) -> tf.types.experimental.GenericFunction:

@@ -18,6 +18,11 @@ from kerascnn.builder import ConvNet
 from kerascnn.builder import class_names as class_names_of
 
 FORMAT = "kerascnn-artifact/1"
+# The graph's input and output names, and the files every format carries.
+INPUT_NAME = "image"
+OUTPUT_NAME = "predictions"
+METADATA_FILE = "kerascnn_metadata.json"
+LABELS_FILE = "labels.txt"
 
 
 def _sha256_json(data) -> str:
@@ -98,11 +103,16 @@ def artifact_metadata(model: keras.Model, *, source: str | None = None, class_na
         "source": source or (preset.name if preset is not None else model.name),
         "class_names": class_names,
         "preprocessing": preprocessing,
-        "input": {"name": "image", "dtype": "float32"},
-        "output": {"name": "predictions", "activation": _output_activation(model)},
+        "input": {"name": INPUT_NAME, "dtype": "float32"},
+        "output": {"name": OUTPUT_NAME, "activation": _output_activation(model)},
         "fingerprint": fingerprint(model),
         "versions": {
             "kerascnn": __version__,
             "keras": keras.__version__,
         },
     }
+
+
+def labels_text(metadata: dict) -> str:
+    """`labels.txt`: one class name a line, index = class."""
+    return "\n".join(metadata["class_names"]) + "\n"

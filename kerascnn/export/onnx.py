@@ -12,12 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from kerascnn.export.calibration import CALIBRATION_IMAGES
 from kerascnn.export.errors import ExportError
-from kerascnn.export.graph import INPUT_NAME, input_signature, serving_function
+from kerascnn.export.graph import input_signature, serving_function
+from kerascnn.export.metadata import INPUT_NAME
 
 DEFAULT_OPSET = 17
 BATCH_DIM = "batch"
-CALIBRATION_IMAGES = 200
 
 
 def _import(name: str):

@@ -22,6 +22,7 @@ class ArtifactReport:
         gpu_delegate_unsupported: TFLite ops the GPU delegate would leave to
             the CPU (empty: the whole model runs on the GPU delegate).
         export_time_s: Conversion and writing, verification excluded.
+        verify_time_s: Running it in its runtime and comparing with Keras.
     """
 
     format: str

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from kerascnn.export.errors import ExportError
-from kerascnn.export.graph import INPUT_NAME, OUTPUT_NAME
+from kerascnn.export.metadata import INPUT_NAME, OUTPUT_NAME
 
 FLOAT_TOLERANCE = 1e-4
 QUANTIZED_AGREEMENT = 0.98

@@ -10,9 +10,7 @@ import keras
 import tensorflow as tf
 
 from kerascnn.export.graph import feature_maps_function, serving_function
-
-METADATA_ASSET = "kerascnn_metadata.json"
-LABELS_ASSET = "labels.txt"
+from kerascnn.export.metadata import LABELS_FILE, METADATA_FILE, labels_text
 
 
 def write_saved_model(
@@ -32,10 +30,10 @@ def write_saved_model(
         module.feature_maps = feature_maps_function(model)
         signatures["feature_maps"] = module.feature_maps
     with tempfile.TemporaryDirectory() as assets:
-        metadata_path = Path(assets) / METADATA_ASSET
+        metadata_path = Path(assets) / METADATA_FILE
         metadata_path.write_text(json.dumps(metadata, indent=2), encoding="utf-8")
-        labels_path = Path(assets) / LABELS_ASSET
-        labels_path.write_text("\n".join(metadata["class_names"]) + "\n", encoding="utf-8")
+        labels_path = Path(assets) / LABELS_FILE
+        labels_path.write_text(labels_text(metadata), encoding="utf-8")
         module.metadata_file = tf.saved_model.Asset(str(metadata_path))
         module.labels_file = tf.saved_model.Asset(str(labels_path))
         tf.saved_model.save(module, str(directory), signatures=signatures)

@@ -14,15 +14,14 @@ import zipfile
 import numpy as np
 import tensorflow as tf
 
+from kerascnn.export.calibration import CALIBRATION_IMAGES
 from kerascnn.export.errors import ExportError
 from kerascnn.export.graph import frozen_module
+from kerascnn.export.metadata import LABELS_FILE, METADATA_FILE, labels_text
 
 # "float32" is the plain conversion; "int8" and "uint8" are full-integer
 # models whose input and output are of that type.
 TFLITE_VARIANTS = ("float32", "float16", "dynamic", "int8", "uint8")
-METADATA_FILE = "kerascnn_metadata.json"
-LABELS_FILE = "labels.txt"
-CALIBRATION_IMAGES = 200
 
 # The builtin ops the TFLite GPU delegate parses (NewOperationParser in
 # tensorflow/lite/delegates/gpu/common/model_builder.cc). Written out rather
@@ -158,7 +157,7 @@ def with_associated_files(flatbuffer: bytes, metadata: dict) -> bytes:
     buffer.write(flatbuffer)
     with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr(METADATA_FILE, json.dumps(metadata, indent=2))
-        archive.writestr(LABELS_FILE, "\n".join(metadata["class_names"]) + "\n")
+        archive.writestr(LABELS_FILE, labels_text(metadata))
     return buffer.getvalue()
 
 

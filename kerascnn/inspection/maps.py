@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from kerascnn.layers import RectifiedFeatureMap, SumPooling2D
+from kerascnn.builder import is_rectified_map
+from kerascnn.layers import SumPooling2D
 
 CONV_LAYERS = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
-RECTIFIED_LAYERS = (RectifiedFeatureMap, keras.layers.ReLU)
 POOL_LAYERS = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D, SumPooling2D)
 
 
@@ -33,10 +33,6 @@ class Step:
         return [name for name in (self.conv, self.rectified, self.pooled) if name]
 
 
-def _is_map(layer) -> bool:
-    return len(layer.output.shape) == 4
-
-
 def steps(model: keras.Model) -> list[Step]:
     """The conv -> ReLU -> pool steps of a model, in order.
 
@@ -48,7 +44,7 @@ def steps(model: keras.Model) -> list[Step]:
     for layer in model.layers:
         if isinstance(layer, CONV_LAYERS):
             conv, current = layer.name, None
-        elif isinstance(layer, RECTIFIED_LAYERS) and _is_map(layer):
+        elif is_rectified_map(layer):
             current = Step(conv, layer.name, None)
             found.append(current)
         elif isinstance(layer, POOL_LAYERS) and current is not None and current.pooled is None:
