@@ -13,6 +13,7 @@ from kerascnn import layers  # noqa: E402
 from kerascnn.builder import ConvNet, build_model  # noqa: E402
 from kerascnn.callbacks import FeatureMapStatistics  # noqa: E402
 from kerascnn.describe import ModelDescription, describe  # noqa: E402
+from kerascnn.losses import SparseBinaryCrossentropy  # noqa: E402
 from kerascnn.spec import ConvBlockSpec, ConvNetSpec, HeadSpec, InputSpec, SpecError  # noqa: E402
 
 __version__ = "0.1.0"
@@ -25,6 +26,7 @@ __all__ = [
     "HeadSpec",
     "InputSpec",
     "ModelDescription",
+    "SparseBinaryCrossentropy",
     "SpecError",
     "build_model",
     "describe",

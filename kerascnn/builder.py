@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import keras
 
 from kerascnn.layers import (
@@ -10,6 +12,7 @@ from kerascnn.layers import (
     RectifiedFeatureMap,
     RGBToGrayscale,
     SumPooling2D,
+    rectified_map_layers,
 )
 from kerascnn.spec import ConvBlockSpec, ConvNetSpec, HeadSpec
 
@@ -25,10 +28,15 @@ _GLOBAL_POOLING_LAYERS = {
 }
 
 
-def _conv_block(x, block: ConvBlockSpec, number: int):
+def _conv_block(x, block: ConvBlockSpec, number: int, roles: dict):
     prefix = f"block{number}"
     # A bias before batch normalisation is cancelled by its mean.
     use_bias = not block.batch_norm
+
+    def convolution(layer):
+        if roles["first_conv"] is None:
+            roles["first_conv"] = layer.name
+        return layer
 
     def normalize_and_rectify(x, name):
         if block.batch_norm:
@@ -38,24 +46,28 @@ def _conv_block(x, block: ConvBlockSpec, number: int):
     for j in range(1, block.convs + 1):
         if block.conv_type == "depthwise_separable":
             # MobileNet v1: each factor has its own normalisation and ReLU.
-            x = keras.layers.DepthwiseConv2D(
-                block.kernel_size,
-                strides=block.strides,
-                padding=block.padding,
-                use_bias=use_bias,
-                name=f"{prefix}_dwconv{j}",
+            x = convolution(
+                keras.layers.DepthwiseConv2D(
+                    block.kernel_size,
+                    strides=block.strides,
+                    padding=block.padding,
+                    use_bias=use_bias,
+                    name=f"{prefix}_dwconv{j}",
+                )
             )(x)
             x = normalize_and_rectify(x, f"dw{{}}{j}")
             kernel_size, strides, padding = 1, 1, "valid"
         else:
             kernel_size, strides, padding = block.kernel_size, block.strides, block.padding
-        x = keras.layers.Conv2D(
-            block.filters,
-            kernel_size,
-            strides=strides,
-            padding=padding,
-            use_bias=use_bias,
-            name=f"{prefix}_conv{j}",
+        x = convolution(
+            keras.layers.Conv2D(
+                block.filters,
+                kernel_size,
+                strides=strides,
+                padding=padding,
+                use_bias=use_bias,
+                name=f"{prefix}_conv{j}",
+            )
         )(x)
         x = normalize_and_rectify(x, f"{{}}{j}")
     if block.pooling != "none":
@@ -70,7 +82,7 @@ def _conv_block(x, block: ConvBlockSpec, number: int):
     return x
 
 
-def _head(x, head: HeadSpec):
+def _head(x, head: HeadSpec, roles: dict):
     if head.pooling == "flatten":
         x = Flatten(name="flatten")(x)
     else:
@@ -79,16 +91,22 @@ def _head(x, head: HeadSpec):
         if head.dropout:
             x = keras.layers.Dropout(head.dropout, name=f"fc{k}_dropout")(x)
         x = keras.layers.Dense(units, activation="relu", name=f"fc{k}")(x)
+        roles["fully_connected"].append(f"fc{k}")
     if head.dropout:
         x = keras.layers.Dropout(head.dropout, name="predictions_dropout")(x)
     # NOTE: float32 so that softmax stays stable under mixed precision.
-    return keras.layers.Dense(
+    classifier = keras.layers.Dense(
         head.num_classes, activation=head.activation, name="predictions", dtype="float32"
-    )(x)
+    )
+    roles["classifier"] = classifier.name
+    roles["fully_connected"].append(classifier.name)
+    return classifier(x)
 
 
 def _network(spec: ConvNetSpec):
-    """The input and the output of the network a spec describes."""
+    """The input and output of the network a spec describes, and the names
+    of the layers that play a role in it (first convolution, classifier...)."""
+    roles = {"first_conv": None, "classifier": None, "fully_connected": []}
     image = keras.Input(
         shape=(spec.input.height, spec.input.width, spec.input.channels),
         dtype="float32",
@@ -98,13 +116,89 @@ def _network(spec: ConvNetSpec):
     if spec.input.grayscale:
         x = RGBToGrayscale(name="grayscale")(x)
     for number, block in enumerate(spec.blocks, start=1):
-        x = _conv_block(x, block, number)
-    return image, _head(x, spec.head)
+        x = _conv_block(x, block, number, roles)
+    return image, _head(x, spec.head, roles), roles
+
+
+@dataclass(frozen=True)
+class LayerRoles:
+    """Which layers of a `ConvNet` play which part, by layer name.
+
+    Code that adapts a model (a fresh head, a first convolution for other
+    channels, fine-tuning only the classifier) reads these declarations, as
+    timm reads a pretrained config's `first_conv` and `classifier`, instead
+    of searching for a layer by type or literal name.
+
+    Attributes:
+        first_conv: The convolution that sees the preprocessed image.
+        classifier: The dense layer that predicts the classes.
+        fully_connected: Every dense layer, in order (the classifier last).
+        rectified_maps: The layers whose outputs are rectified feature maps
+            (`kerascnn.layers.is_rectified_map`).
+    """
+
+    first_conv: str
+    classifier: str
+    fully_connected: tuple[str, ...]
+    rectified_maps: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {
+            "first_conv": self.first_conv,
+            "classifier": self.classifier,
+            "fully_connected": list(self.fully_connected),
+            "rectified_maps": list(self.rectified_maps),
+        }
+
+
+def default_class_names(count: int) -> list[str]:
+    """ "0", "1", ...: the names of classes nobody named."""
+    return [str(i) for i in range(count)]
+
+
+def _checked_class_names(class_names, num_classes: int) -> list[str]:
+    if class_names is None:
+        return default_class_names(num_classes)
+    if isinstance(class_names, str) or not isinstance(class_names, (list, tuple)):
+        raise ValueError(
+            f"`class_names` must be a list of strings. Received: class_names={class_names!r}"
+        )
+    names = [str(name) for name in class_names]
+    if len(names) != num_classes:
+        raise ValueError(
+            f"The head predicts {num_classes} classes but {len(names)} class names were given; "
+            f"give one name a class. Received: class_names={names}"
+        )
+    bad = [name for name in names if not name.strip() or "\n" in name or "\r" in name]
+    if bad:
+        raise ValueError(
+            "Class names must be non-empty single lines (they become lines of labels.txt). "
+            f"Received: class_names={names}"
+        )
+    if len(set(names)) != len(names):
+        raise ValueError(f"Class names must be unique. Received: class_names={names}")
+    return names
+
+
+# What a model records of where its weights came from: the preset it
+# started from and the sha256 of that preset's weights file, and the
+# fine-tuning recipe run on it since. None of them: trained from its spec.
+PROVENANCE_FIELDS = ("preset", "preset_weights_sha256", "recipe")
+
+
+def _checked_provenance(provenance) -> dict:
+    provenance = {} if provenance is None else provenance
+    if not isinstance(provenance, dict) or not all(key in PROVENANCE_FIELDS for key in provenance):
+        raise ValueError(
+            f"`provenance` must be a dict with keys among {', '.join(PROVENANCE_FIELDS)}. "
+            f"Received: provenance={provenance!r}"
+        )
+    return {key: provenance[key] for key in PROVENANCE_FIELDS if provenance.get(key) is not None}
 
 
 @keras.saving.register_keras_serializable(package="kerascnn")
 class ConvNet(keras.Model):
-    """A functional Keras model built from a `ConvNetSpec`.
+    """A functional Keras model built from a `ConvNetSpec`, that knows what it is.
 
     It takes raw pixels (0-255, float32, channels last), preprocesses them
     in the graph, applies the conv-ReLU-pool blocks and the head. Layer names
@@ -114,46 +208,112 @@ class ConvNet(keras.Model):
     the 1x1 `block1_conv1`), `flatten` or
     `global_pool`, `fc1`, `predictions`.
 
-    Its config is the spec and the dtype policy, so a saved model rebuilds
-    from data, in the precision it was trained in, and `model.spec` is there
-    after loading.
+    Everything the model is lives in its config, as keras-hub's backbones
+    keep theirs: the spec (architecture and preprocessing), the dtype
+    policy, the class names and the provenance. So `.keras` save and load,
+    `keras.models.clone_model`, fine-tuning and every exporter see the same
+    model; `roles` and `preprocessing` follow from the spec.
 
     Args:
         spec: A `ConvNetSpec` or its dict.
         dtype: Dtype policy of the layers ("float32", "mixed_float16",
             "mixed_bfloat16"); None means the global policy. The classifier
             always computes in float32.
+        class_names: The name of each class the head predicts, index =
+            class; None means "0", "1", ...
+        provenance: Where the weights came from: a dict with any of
+            `preset` (name), `preset_weights_sha256` and `recipe` (the
+            fine-tuning recipe run since); empty means trained from the spec.
         **kwargs: Passed to `keras.Model` (for example `trainable`).
+
+    Example:
+    >>> model = ConvNet(spec, class_names=["cat", "dog"])
+    >>> keras.models.clone_model(model).class_names
+    ['cat', 'dog']
     """
 
-    def __init__(self, spec: ConvNetSpec | dict, dtype=None, **kwargs):
+    def __init__(
+        self,
+        spec: ConvNetSpec | dict,
+        dtype=None,
+        class_names=None,
+        provenance: dict | None = None,
+        **kwargs,
+    ):
         spec = spec if isinstance(spec, ConvNetSpec) else ConvNetSpec.from_dict(spec)
+        class_names = _checked_class_names(class_names, spec.head.num_classes)
+        provenance = _checked_provenance(provenance)
         kwargs.pop("name", None)  # the spec names the model
         previous = keras.config.dtype_policy()
         policy = keras.dtype_policies.get(dtype) if dtype is not None else previous
         keras.config.set_dtype_policy(policy)
         try:
-            image, outputs = _network(spec)
+            image, outputs, roles = _network(spec)
         finally:
             keras.config.set_dtype_policy(previous)
         super().__init__(inputs=image, outputs=outputs, name=spec.name, **kwargs)
         self.spec = spec
         self.policy_name = policy.name
+        self.class_names = class_names
+        self.provenance = provenance
+        self.roles = LayerRoles(
+            first_conv=roles["first_conv"],
+            classifier=roles["classifier"],
+            fully_connected=tuple(roles["fully_connected"]),
+            rectified_maps=tuple(layer.name for layer in rectified_map_layers(self)),
+        )
+
+    @property
+    def preprocessing(self) -> dict:
+        """What the model expects of an image, and what it does to it in-graph."""
+        spec = self.spec.input
+        return {
+            "input_shape": [spec.height, spec.width, spec.channels],
+            "pixels": "raw 0-255, float32, channels last; rescaling is in the model",
+            "scale": spec.scale,
+            "offset": spec.offset,
+            "grayscale": spec.grayscale,
+        }
+
+    @property
+    def source(self) -> str:
+        """The preset it came from, else its own name."""
+        return self.provenance.get("preset", self.name)
 
     def get_config(self):
-        return {"spec": self.spec.to_dict(), "dtype": self.policy_name, "trainable": self.trainable}
+        return {
+            "spec": self.spec.to_dict(),
+            "dtype": self.policy_name,
+            "trainable": self.trainable,
+            "class_names": list(self.class_names),
+            "provenance": dict(self.provenance),
+        }
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
 
+    def update_metadata(self, *, class_names=None, provenance: dict | None = None) -> None:
+        """Records new class names (as many as the head predicts) or a new
+        provenance, validated as at construction: for a model about to
+        learn a data set, or one a fine-tuning recipe changed.
 
-def build_model(spec: ConvNetSpec | dict, dtype=None) -> ConvNet:
+        Example:
+        >>> model.update_metadata(class_names=["animal", "vehicle"])
+        """
+        if class_names is not None:
+            self.class_names = _checked_class_names(class_names, self.spec.head.num_classes)
+        if provenance is not None:
+            self.provenance = _checked_provenance(provenance)
+
+
+def build_model(spec: ConvNetSpec | dict, dtype=None, class_names=None) -> ConvNet:
     """Builds the Keras model a spec describes.
 
     Args:
         spec: A `ConvNetSpec`, or its dict (as from `ConvNetSpec.to_dict`).
         dtype: Dtype policy of the layers; None means the global policy.
+        class_names: The name of each class; None means "0", "1", ...
 
     Returns:
         A `ConvNet` (a functional `keras.Model`) taking raw pixels.
@@ -163,20 +323,22 @@ def build_model(spec: ConvNetSpec | dict, dtype=None) -> ConvNet:
     >>> model.get_layer("block1_relu1")
     <RectifiedFeatureMap name=block1_relu1, built=True>
     """
-    return ConvNet(spec, dtype=dtype)
-
-
-def is_rectified_map(layer: keras.layers.Layer) -> bool:
-    """Whether a layer outputs a rectified feature map: a
-    `RectifiedFeatureMap` or `ReLU` layer on a 2D map (batch, h, w, c).
-    Inspection shows these maps and exports serve them."""
-    return isinstance(layer, (RectifiedFeatureMap, keras.layers.ReLU)) and (
-        len(layer.output.shape) == 4
-    )
+    return ConvNet(spec, dtype=dtype, class_names=class_names)
 
 
 def class_names(model: keras.Model) -> list[str]:
-    """The names of the classes a model predicts: those the zoo gave it
-    (`model.class_names`, e.g. a preset's), else "0", "1", ..."""
-    count = int(model.outputs[0].shape[-1])
-    return list(getattr(model, "class_names", None) or [str(i) for i in range(count)])
+    """The names of the classes a model predicts: a `ConvNet`'s own, else
+    "0", "1", ... (any other Keras model carries none)."""
+    if isinstance(model, ConvNet):
+        return list(model.class_names)
+    return default_class_names(int(model.outputs[0].shape[-1]))
+
+
+def head_activation(model: keras.Model) -> str:
+    """The classifier's activation ("softmax", "sigmoid" or "linear"): a
+    `ConvNet` declares it in its spec; for another model, that of the layer
+    producing its output."""
+    if isinstance(model, ConvNet):
+        return model.spec.head.activation
+    activation = model.layers[-1].get_config().get("activation", "linear")
+    return activation if isinstance(activation, str) else "unknown"

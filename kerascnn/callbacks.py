@@ -5,26 +5,15 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from kerascnn.layers import RectifiedFeatureMap
-
-
-def rectified_feature_map_layers(model: keras.Model) -> list[RectifiedFeatureMap]:
-    """Every `RectifiedFeatureMap` layer of a model (nested models included)."""
-    found = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            found.extend(rectified_feature_map_layers(layer))
-        elif isinstance(layer, RectifiedFeatureMap):
-            found.append(layer)
-    return found
+from kerascnn.layers import RectifiedFeatureMap, rectified_map_layers
 
 
 class FeatureMapStatistics(keras.callbacks.Callback):
     """Logs statistics of every rectified feature map during training.
 
     At the end of an epoch it runs a fixed probe batch through the model in
-    inference mode and adds, per `RectifiedFeatureMap` layer, entries such as
-    `block1_relu1_sparsity` and `block1_relu1_mean_activation` to the epoch's
+    inference mode and adds, per rectified feature map
+    (`kerascnn.layers.is_rectified_map`), entries such as `block1_relu1_sparsity` and `block1_relu1_mean_activation` to the epoch's
     logs, so they appear in the progress bar, `History`, `CSVLogger` and
     TensorBoard like any metric. The training step itself is unchanged: the
     statistics cost one forward pass of the probe batch per epoch, on every
@@ -64,11 +53,12 @@ class FeatureMapStatistics(keras.callbacks.Callback):
         self._probe = None
 
     def on_train_begin(self, logs=None):
-        layers = rectified_feature_map_layers(self.model)
+        layers = rectified_map_layers(self.model)
         if not layers:
             raise ValueError(
-                f"Model '{self.model.name}' has no RectifiedFeatureMap layer to report on; "
-                "use kerascnn.layers.RectifiedFeatureMap as the ReLU after each convolution."
+                f"Model '{self.model.name}' has no rectified feature map to report on; use "
+                "kerascnn.layers.RectifiedFeatureMap (or keras.layers.ReLU) as the layer after "
+                "each convolution, not activation='relu' inside Conv2D."
             )
         try:
             outputs = [layer.output for layer in layers]
@@ -77,14 +67,16 @@ class FeatureMapStatistics(keras.callbacks.Callback):
                 "FeatureMapStatistics needs a functional or Sequential model whose "
                 f"feature maps are graph outputs; model '{self.model.name}' is not one: {error}"
             ) from None
-        self._names = [layer.name for layer in layers]
-        self._probe = keras.Model(self.model.input, outputs)
+        # Named outputs: a one-output model would return its tensor, not a list.
+        self._probe = keras.Model(
+            self.model.input, {layer.name: out for layer, out in zip(layers, outputs)}
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None or (epoch + 1) % self.every_n_epochs:
             return
         maps = self._probe(self.images, training=False)
-        for name, fmap in zip(self._names, maps, strict=True):
+        for name, fmap in maps.items():
             stats = RectifiedFeatureMap.statistics(fmap)
             for key in self.statistics:
                 logs[f"{name}_{key}"] = float(keras.ops.convert_to_numpy(stats[key]))

@@ -115,6 +115,7 @@ def _train(args) -> int:
         jit_compile=args.jit_compile,
         strategy=args.strategy,
         cpu_replicas=args.cpu_replicas,
+        class_weight=args.class_weight,
     )
     if args.strategy != "default":
         # The strategy must exist before TensorFlow sets up its devices.
@@ -186,7 +187,7 @@ def _finetune(args) -> int:
     from kerascnn.zoo import load_preset, resolve_preset
     from kerascnn.zoo.finetune import finetune, load_recipe
 
-    recipe = load_recipe(args.recipe, seed=args.seed)
+    recipe = load_recipe(args.recipe, seed=args.seed, class_weight=args.class_weight)
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
     spec = resolve_preset(args.preset).spec
@@ -305,6 +306,12 @@ def _add_data_arguments(parser, *, training: bool, data_help: str | None = None)
         help="unreadable images in a folder: skip them (counted) or stop",
     )
     if training:
+        group.add_argument(
+            "--class-weight",
+            choices=("balanced",),
+            help="balanced: weigh each class by n_images / (n_classes * its images), for "
+            "folders whose classes have unequal numbers of images",
+        )
         group.add_argument("--validation-split", type=float, default=0.1)
         group.add_argument("--augment", help="comma-separated: flip, crop, rotation, translation")
         group.add_argument("--classes", help="comma-separated class names to keep (relabelled)")

@@ -36,14 +36,6 @@ def test_import_does_not_load_heavy_dependencies(module):
     assert result.stdout.strip() == "[]"
 
 
-def test_the_installed_package_ships_presets_and_recipes():
-    from kerascnn.zoo.finetune import RECIPES_DIR
-    from kerascnn.zoo.presets import PACKAGED_DIR
-
-    assert (PACKAGED_DIR / "lenet5.mnist" / "manifest.json").is_file()
-    assert (RECIPES_DIR / "two_stage.json").is_file()
-
-
 def test_keras_plotting_still_works_after_import(tmp_path):
     # kerascnn hides matplotlib while Keras imports; Keras must still plot.
     code = (

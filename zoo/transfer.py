@@ -108,9 +108,8 @@ def main(argv=None) -> int:
             )
             for recipe_name in recipes:
                 recipe = load_recipe(recipe_name, seed=seed)
-                # The zoo name without a tag builds the same network with fresh weights.
-                name = preset.model if recipe_name == "scratch" else preset.name
-                model = create_model(name, class_names=data.class_names)
+                # `scratch` resets every weight itself ("reset": "all").
+                model = create_model(preset.name, class_names=data.class_names)
                 run_dir = Path(work) / f"{recipe_name}-{seed}"
                 result = finetune(model, data, run_dir, recipe, verbose=0)
                 accuracy = evaluate(result.model, data, "test").accuracy

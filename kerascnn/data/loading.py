@@ -99,7 +99,7 @@ def load_dataset(
             whose channels cannot be converted; each says what to do.
 
     Example:
-    >>> data = load_dataset("tfds:mnist", manual_dir="../shared/datasets/mnist")
+    >>> data = load_dataset("tfds:mnist", manual_dir="mnist_files")  # the 4 original .gz
     >>> images, labels = next(iter(data.train))
     """
     _check_arguments(batch_size, validation_split, on_bad_image, max_examples, image_shape)

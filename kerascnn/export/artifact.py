@@ -53,6 +53,11 @@ class Artifact:
         self.metadata = read_metadata(self.path)
         self.input_shape = tuple(self.metadata["preprocessing"]["input_shape"])
 
+    @property
+    def class_names(self) -> list[str]:
+        """The classes it predicts, as the model it came from named them."""
+        return list(self.metadata["class_names"])
+
     def predict_on_batch(self, images) -> np.ndarray:
         return self._run(np.asarray(images, dtype="float32"))
 

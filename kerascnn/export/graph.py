@@ -9,9 +9,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from kerascnn.builder import is_rectified_map
 from kerascnn.export.errors import ExportError
 from kerascnn.export.metadata import INPUT_NAME, OUTPUT_NAME
+from kerascnn.layers import rectified_map_layers
 
 
 def check_exportable(model: keras.Model) -> None:
@@ -65,25 +65,20 @@ def serving_function(model: keras.Model) -> tf.types.experimental.GenericFunctio
     return serve
 
 
-def rectified_layers(model: keras.Model) -> list[keras.layers.Layer]:
-    """The layers whose outputs are rectified feature maps, in graph order."""
-    return [layer for layer in model.layers if is_rectified_map(layer)]
-
-
 def feature_maps_function(model: keras.Model) -> tf.types.experimental.GenericFunction:
     """`image` -> {layer name: rectified feature map} for every rectified layer."""
-    layers = rectified_layers(model)
+    layers = rectified_map_layers(model)
     if not layers:
         raise ExportError(
             f"Model '{model.name}' has no RectifiedFeatureMap or ReLU layer, so there are no "
             "rectified feature maps to serve; export without feature_maps."
         )
-    probe = keras.Model(model.input, [layer.output for layer in layers])
+    # Named outputs: a one-output model would return its tensor, not a list.
+    probe = keras.Model(model.input, {layer.name: layer.output for layer in layers})
 
     @tf.function(input_signature=input_signature(model))
     def feature_maps(image):
-        maps = probe(image, training=False)
-        return {layer.name: value for layer, value in zip(layers, maps)}
+        return probe(image, training=False)
 
     return feature_maps
 

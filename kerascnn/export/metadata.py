@@ -14,7 +14,7 @@ import json
 import keras
 import numpy as np
 
-from kerascnn.builder import ConvNet
+from kerascnn.builder import ConvNet, head_activation
 from kerascnn.builder import class_names as class_names_of
 
 FORMAT = "kerascnn-artifact/1"
@@ -47,64 +47,43 @@ def fingerprint(model: keras.Model) -> dict:
     return {"spec_sha256": _sha256_json(architecture), "weights_sha256": digest.hexdigest()}
 
 
-def _output_activation(model: keras.Model) -> str:
-    activation = getattr(model.layers[-1], "activation", None)
-    return getattr(activation, "__name__", "unknown")
-
-
 def _preprocessing(model: keras.Model) -> dict:
+    if isinstance(model, ConvNet):
+        return model.preprocessing
     height, width, channels = (int(d) for d in model.inputs[0].shape[1:])
-    preprocessing = {
+    return {
         "input_shape": [height, width, channels],
         "pixels": "float32, channels last, as given to the Keras model",
     }
-    if isinstance(model, ConvNet):
-        preprocessing.update(
-            pixels="raw 0-255, float32, channels last; rescaling is in the model",
-            scale=model.spec.input.scale,
-            offset=model.spec.input.offset,
-        )
-    return preprocessing
 
 
-def artifact_metadata(model: keras.Model, *, source: str | None = None, class_names=None) -> dict:
-    """The metadata an exported artifact carries.
+def artifact_metadata(model: keras.Model, *, source: str | None = None) -> dict:
+    """The metadata an exported artifact carries, read from the model.
+
+    A `ConvNet` declares its class names, preprocessing and provenance in
+    its config; any other Keras model gets "0", "1", ... as class names.
 
     Args:
         model: The Keras model being exported.
-        source: Where it came from (a preset name, a zoo name, a `.keras`
-            path); defaults to the preset's name or the model's name.
-        class_names: Label names, index = class; defaults to
-            `model.class_names` (a preset's), or "0", "1", ... when the model
-            has none.
+        source: Where it came from (a zoo name, a `.keras` path); defaults
+            to the preset the model came from, else the model's name.
 
     Example:
-    >>> artifact_metadata(create_model("lenet5.mnist"))["class_names"][:2]
-    ['0', '1']
+    >>> artifact_metadata(create_model("minivgg_m.cifar10"))["class_names"][:2]
+    ['airplane', 'automobile']
     """
-    preset = getattr(model, "preset", None)
-    num_classes = int(model.outputs[0].shape[-1])
-    if class_names is None:
-        class_names = class_names_of(model)
-    class_names = [str(name) for name in class_names]
-    if len(class_names) != num_classes:
-        raise ValueError(
-            f"The model predicts {num_classes} classes but {len(class_names)} class names "
-            f"were given. Received: class_names={class_names}"
-        )
-    preprocessing = _preprocessing(model)
-    if preset is not None:
-        preprocessing = {**preset.metadata.get("preprocessing", {}), **preprocessing}
+    provenance = dict(model.provenance) if isinstance(model, ConvNet) else {}
     from kerascnn import __version__
 
     return {
         "format": FORMAT,
         "model": model.name,
-        "source": source or (preset.name if preset is not None else model.name),
-        "class_names": class_names,
-        "preprocessing": preprocessing,
+        "source": source or provenance.get("preset", model.name),
+        "provenance": provenance,
+        "class_names": class_names_of(model),
+        "preprocessing": _preprocessing(model),
         "input": {"name": INPUT_NAME, "dtype": "float32"},
-        "output": {"name": OUTPUT_NAME, "activation": _output_activation(model)},
+        "output": {"name": OUTPUT_NAME, "activation": head_activation(model)},
         "fingerprint": fingerprint(model),
         "versions": {
             "kerascnn": __version__,

@@ -53,7 +53,6 @@ def export_model(
     allow_flex: bool = False,
     feature_maps: bool = False,
     source: str | None = None,
-    class_names=None,
     tolerance: float = runtimes.FLOAT_TOLERANCE,
     min_agreement: float = runtimes.QUANTIZED_AGREEMENT,
     force: bool = False,
@@ -84,7 +83,6 @@ def export_model(
         allow_flex: Let TFLite use Select TF (Flex) ops.
         feature_maps: Add a `feature_maps` signature to the SavedModel.
         source: Recorded as the artifact's source (a preset or file name).
-        class_names: Label names, when the model carries none.
         tolerance: Largest difference allowed for float artifacts, absolute for
             outputs within [-1, 1] (probabilities), relative to the largest
             output otherwise.
@@ -114,7 +112,7 @@ def export_model(
         )
     graph.check_exportable(model)
     input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    metadata = artifact_metadata(model, source=source, class_names=class_names)
+    metadata = artifact_metadata(model, source=source)
 
     samples = None
     if representative_data is not None:

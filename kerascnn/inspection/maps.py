@@ -7,8 +7,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from kerascnn.builder import is_rectified_map
-from kerascnn.layers import SumPooling2D
+from kerascnn.layers import SumPooling2D, is_rectified_map
 
 CONV_LAYERS = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
 POOL_LAYERS = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D, SumPooling2D)

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 
 from kerascnn import atomic_files
+from kerascnn.builder import ConvNet
 from kerascnn.builder import class_names as class_names_of
 from kerascnn.inspection import plots
 from kerascnn.inspection.gradcam import grad_cam
@@ -19,7 +20,7 @@ from kerascnn.inspection.statistics import map_statistics
 PAGE = "index.html"
 
 
-def inspect_image(model: keras.Model, image, out_dir, *, top: int = 5, class_names=None) -> dict:
+def inspect_image(model: keras.Model, image, out_dir, *, top: int = 5) -> dict:
     """Writes the pictures and the HTML page for one image; returns the summary.
 
     The folder gets `steps.png` (input -> convolution -> rectified map ->
@@ -33,14 +34,13 @@ def inspect_image(model: keras.Model, image, out_dir, *, top: int = 5, class_nam
         image: One raw image (H, W, C), as the model takes it.
         out_dir: The folder to write.
         top: How many classes the prediction lists.
-        class_names: Label names; default the preset's, else "0", "1", ...
 
     Example:
     >>> inspect_image(create_model("lenet5.mnist"), digit, "inspect_out")["prediction"][0]
     """
     start = time.perf_counter()
     image = np.asarray(image, dtype="float32")
-    names = class_names_of(model) if class_names is None else [str(n) for n in class_names]
+    names = class_names_of(model)
     the_steps = steps(model)
     maps = feature_maps(model, image[None])
     statistics = map_statistics(maps)
@@ -61,9 +61,8 @@ def inspect_image(model: keras.Model, image, out_dir, *, top: int = 5, class_nam
         pictures["Grad-CAM"] = plots.plot_grad_cam(
             image, heat, tmp / "grad_cam.png", title=f"Grad-CAM for '{names[explained]}'"
         ).name
-        preset = getattr(model, "preset", None)
         summary = {
-            "model": preset.name if preset is not None else model.name,
+            "model": model.source if isinstance(model, ConvNet) else model.name,
             "prediction": prediction,
             "statistics": {name: s.to_dict() for name, s in statistics.items()},
             "pictures": pictures,

@@ -7,7 +7,11 @@ from kerascnn.layers.global_sum_pooling import (
     GlobalSumPooling3D,
 )
 from kerascnn.layers.grayscale import RGBToGrayscale
-from kerascnn.layers.rectified_feature_map import RectifiedFeatureMap
+from kerascnn.layers.rectified_feature_map import (
+    RectifiedFeatureMap,
+    is_rectified_map,
+    rectified_map_layers,
+)
 from kerascnn.layers.sum_pooling import SumPooling1D, SumPooling2D, SumPooling3D
 
 __all__ = [
@@ -20,4 +24,6 @@ __all__ = [
     "SumPooling1D",
     "SumPooling2D",
     "SumPooling3D",
+    "is_rectified_map",
+    "rectified_map_layers",
 ]

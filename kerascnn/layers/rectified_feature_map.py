@@ -70,3 +70,37 @@ class RectifiedFeatureMap(keras.layers.ReLU):
             "max_activation": ops.max(fmap),
             "dead_channel_fraction": 1.0 - ops.mean(ops.cast(channel_alive, "float32")),
         }
+
+
+def is_rectified_map(layer: keras.layers.Layer) -> bool:
+    """Whether a layer outputs a rectified feature map.
+
+    The one answer that training callbacks, exporters and inspection share:
+    a `RectifiedFeatureMap`, or a plain `keras.layers.ReLU`, applied to a 2D
+    map (batch, height, width, channels). A ReLU fused into a convolution
+    (`activation="relu"`) has no output of its own to look at, so it is not one.
+
+    Example:
+    >>> is_rectified_map(model.get_layer("block1_relu1"))
+    True
+    """
+    if not isinstance(layer, keras.layers.ReLU):
+        return False
+    try:
+        return len(layer.output.shape) == 4
+    except (AttributeError, ValueError):  # never called: no output to look at
+        return False
+
+
+def rectified_map_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The layers of `model` whose outputs are rectified feature maps
+    (`is_rectified_map`), in graph order.
+
+    Only the model's own layers count: a map inside a nested model is not
+    an output of this model's graph, so nothing could read it from here.
+
+    Example:
+    >>> [layer.name for layer in rectified_map_layers(create_model("lenet5"))]
+    ['block1_relu1', 'block2_relu1']
+    """
+    return [layer for layer in model.layers if is_rectified_map(layer)]

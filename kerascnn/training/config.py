@@ -9,6 +9,7 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("cosine", "constant")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
+CLASS_WEIGHTS = ("balanced",)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ class TrainConfig:
             `TF_CONFIG`).
         cpu_replicas: With "mirrored" and no GPU, split the CPU into this
             many logical devices (for trying distribution on a laptop).
+        class_weight: None (every image counts the same) or "balanced":
+            each class weighs n_images / (n_classes * its images), so a
+            class with few images counts as much as one with many (Keras'
+            `class_weight`, with scikit-learn's "balanced" rule).
     """
 
     epochs: int = 10
@@ -51,6 +56,7 @@ class TrainConfig:
     jit_compile: bool = False
     strategy: str = "default"
     cpu_replicas: int | None = None
+    class_weight: str | None = None
 
     def __post_init__(self):
         def positive_int(name):
@@ -85,6 +91,13 @@ class TrainConfig:
             )
         if self.cpu_replicas is not None:
             positive_int("cpu_replicas")
+        if self.class_weight is not None:
+            choice("class_weight", CLASS_WEIGHTS)
+            if self.strategy == "multi_worker":
+                raise ValueError(
+                    "`class_weight` is not supported with strategy='multi_worker'; use "
+                    "'default' or 'mirrored'. Received: class_weight='balanced'"
+                )
         if self.seed is not None and self.jit_compile:
             raise ValueError(
                 "`jit_compile=True` cannot be combined with `seed`: a seeded run uses "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import logging
 import math
 import platform
 import shutil
@@ -16,7 +18,8 @@ import keras
 import tensorflow as tf
 
 from kerascnn import __version__, atomic_files
-from kerascnn.builder import build_model
+from kerascnn.builder import ConvNet, build_model, head_activation
+from kerascnn.losses import classification_loss
 from kerascnn.spec import ConvNetSpec
 from kerascnn.training.checkpointing import (
     BEST,
@@ -25,11 +28,14 @@ from kerascnn.training.checkpointing import (
     RunCheckpoint,
     read_state,
 )
+from kerascnn.training.class_weights import balanced_class_weights, class_counts
 from kerascnn.training.config import TrainConfig
 from kerascnn.training.distribute import is_chief, make_strategy, shard_by_data
 from kerascnn.training.distributed_loop import fit_distributed
 
 RUN_FILE = "run.json"
+
+logger = logging.getLogger("kerascnn.training")
 
 
 class TrainingDiverged(RuntimeError):
@@ -95,11 +101,11 @@ def _deterministic_ops(enabled: bool):
 
 
 def compile_for_training(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> None:
-    """Compiles `model` with the config's optimizer, schedule and loss."""
-    from_logits = model.layers[-1].get_config().get("activation") == "linear"
+    """Compiles `model` with the config's optimizer and schedule, and the
+    loss its classifier's activation calls for (`classification_loss`)."""
     model.compile(
         optimizer=_optimizer(config, steps_per_epoch),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
+        loss=classification_loss(head_activation(model)),
         metrics=["accuracy"],
         jit_compile=config.jit_compile,
     )
@@ -114,15 +120,57 @@ def _versions() -> dict:
     }
 
 
-def _new_model(model_or_spec, precision: str) -> keras.Model:
+def _new_model(model_or_spec, precision: str, class_names) -> keras.Model:
     """Builds the spec, or copies the model, in the current strategy's scope."""
     if isinstance(model_or_spec, keras.Model):
         if not tf.distribute.has_strategy():
             return model_or_spec
-        copy = keras.models.clone_model(model_or_spec)
+        # NOTE: keras.models.clone_model rebuilds any functional subclass as a
+        # plain Functional model, which would drop a ConvNet's class names.
+        if isinstance(model_or_spec, ConvNet):
+            copy = ConvNet.from_config(model_or_spec.get_config())
+        else:
+            copy = keras.models.clone_model(model_or_spec)
         copy.set_weights(model_or_spec.get_weights())
         return copy
-    return build_model(model_or_spec, dtype=precision)
+    return build_model(model_or_spec, dtype=precision, class_names=class_names)
+
+
+def _for_classes(model_or_spec, data):
+    """The spec or model to train on `data`, its head matching the data's classes.
+
+    A spec's head follows the data (with a warning when the spec said
+    otherwise); a model's head cannot change, so a mismatch is refused
+    before anything is trained. A `ConvNet` takes the data's class names.
+    """
+    names = list(data.class_names)
+    if isinstance(model_or_spec, keras.Model):
+        outputs = int(model_or_spec.outputs[0].shape[-1])
+        if outputs != len(names):
+            raise ValueError(
+                f"Model '{model_or_spec.name}' predicts {outputs} classes but {data.source} "
+                f"has {len(names)} ({', '.join(names)}); train a model built for "
+                f"{len(names)} classes, e.g. create_model(..., class_names={names}), or "
+                "fine-tune a preset (kerascnn finetune)."
+            )
+        if isinstance(model_or_spec, ConvNet):
+            model_or_spec.update_metadata(class_names=names)
+        return model_or_spec
+    spec = (
+        model_or_spec
+        if isinstance(model_or_spec, ConvNetSpec)
+        else ConvNetSpec.from_dict(model_or_spec)
+    )
+    if spec.head.num_classes != len(names):
+        logger.warning(
+            "%s: the head predicts the data's %d classes (%s), not the spec's %d.",
+            spec.name,
+            len(names),
+            ", ".join(names),
+            spec.head.num_classes,
+        )
+        spec = spec.replace(head=dataclasses.replace(spec.head, num_classes=len(names)))
+    return spec
 
 
 def train(
@@ -162,6 +210,7 @@ def train(
     """
     config = config or TrainConfig()
     run_dir = Path(run_dir)
+    model_or_spec = _for_classes(model_or_spec, data)
     strategy = make_strategy(config.strategy, config.cpu_replicas)
     chief = is_chief()
     state = read_state(run_dir)
@@ -200,16 +249,19 @@ def train(
             model = keras.saving.load_model(run_dir / CHECKPOINT, compile=True)
             initial_epoch, history, best = state["epoch"], state["history"], state["best"]
         else:
-            model = _new_model(model_or_spec, config.precision)
+            model = _new_model(model_or_spec, config.precision, data.class_names)
             compile_for_training(model, config, steps_per_epoch)
             initial_epoch, history, best = 0, [], None
 
+    class_weight = None
+    if config.class_weight == "balanced":
+        class_weight = balanced_class_weights(class_counts(data.train, data.num_classes))
+
     if chief and state is None:
-        spec = getattr(model, "spec", None)
         atomic_files.write_json(
             run_dir / RUN_FILE,
             {
-                "model": spec.to_dict() if spec is not None else model.name,
+                "model": model.spec.to_dict() if isinstance(model, ConvNet) else model.name,
                 "data": {
                     "source": data.source,
                     "class_names": list(data.class_names),
@@ -219,6 +271,7 @@ def train(
                     **data.options,
                 },
                 "config": config.to_dict(),
+                "class_weight": class_weight,
                 "command": sys.argv,
                 "versions": _versions(),
                 "replicas": strategy.num_replicas_in_sync,
@@ -251,6 +304,7 @@ def train(
                     epochs=config.epochs,
                     initial_epoch=initial_epoch,
                     callbacks=fit_callbacks,
+                    class_weight=class_weight,
                     shuffle=False,  # the train split shuffles itself
                     verbose=verbose,
                 )

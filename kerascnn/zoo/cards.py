@@ -118,6 +118,10 @@ def render_card(metadata: dict, transfer: dict | None = None) -> str:
         f"{len(m['class_names'])} classes: {', '.join(m['class_names'])}.",
         f"- Data license: {m['dataset']['license']}. Cite: {m['dataset']['citation']} "
         f"({m['dataset']['url']}).",
+        *(
+            f"- To check or reproduce it, set `{variable}` to {meaning}."
+            for variable, meaning in m["dataset"].get("requires", {}).items()
+        ),
         f"- Input: {_shape(m)} raw pixels (0-255); the model rescales them.",
         f"- Size: {m['parameters']:,} parameters; {m['macs']:,} multiply-accumulates per image.",
         "",
@@ -167,6 +171,10 @@ def render_recipe(metadata: dict) -> str:
         "#!/bin/sh",
         f"# Trains and publishes {metadata['name']}; run from the repository root.",
         "set -e",
+        *(
+            f': "${{{variable}:?set {variable} to {meaning}}}"'
+            for variable, meaning in metadata["dataset"].get("requires", {}).items()
+        ),
         *metadata["reproduce"],
     ]
     return "\n".join(lines) + "\n"

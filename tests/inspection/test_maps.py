@@ -87,14 +87,18 @@ def test_a_model_without_rectified_layers_is_refused():
         feature_maps(model, np.ones((1, 8, 8, 1)))
 
 
-def test_filters_are_the_layers_kernels():
+def test_the_filters_shown_compute_the_convolution_maps(digits):
+    # Slid over the image by a NumPy convolution, the filters `filters` returns
+    # give the convolution maps the network computed: they are the ones it uses.
     model = create_model("lenet5.mnist")
     kernels = filters(model)
     assert list(kernels) == ["block1_conv1", "block2_conv1"]
     assert kernels["block1_conv1"].shape == (5, 5, 1, 6)
-    np.testing.assert_array_equal(
-        kernels["block2_conv1"], keras.ops.convert_to_numpy(model.get_layer("block2_conv1").kernel)
-    )
+    maps = feature_maps(model, digits[:2], layers=["block1_conv1"])["block1_conv1"]
+    bias = keras.ops.convert_to_numpy(model.get_layer("block1_conv1").bias)
+    x = digits[:2].astype("float64") / 255.0
+    expected = _conv2d(x, kernels["block1_conv1"], bias, "same")
+    np.testing.assert_allclose(maps, expected, atol=1e-4)
 
 
 def test_statistics_match_a_direct_count():

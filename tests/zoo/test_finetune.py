@@ -40,8 +40,8 @@ def test_bad_recipes_name_the_problem(tmp_path):
     bad.write_text(json.dumps({"stages": [{"train": "body", "epochs": 1}]}))
     with pytest.raises(ZooError, match=r"stage 1: `train` must be 'head', 'fc' or 'all'"):
         load_recipe(bad)
-    bad.write_text(json.dumps({"reset": "all", "stages": [{"train": "all", "epochs": 1}]}))
-    with pytest.raises(ZooError, match=r"`reset` must be 'fc'.*Received: reset='all'"):
+    bad.write_text(json.dumps({"reset": "head", "stages": [{"train": "all", "epochs": 1}]}))
+    with pytest.raises(ZooError, match=r"`reset` must be 'fc'.*'all'.*Received: reset='head'"):
         load_recipe(bad)
     bad.write_text(json.dumps({"stages": [{"train": "all", "epoch": 1}]}))
     with pytest.raises(ZooError, match=r"stage 1: unknown field.*epoch"):

@@ -21,6 +21,7 @@ from kerascnn.zoo import (
     create_model,
     list_models,
     load_preset,
+    resolve_preset,
 )
 from kerascnn.zoo.cards import expected_cards
 from kerascnn.zoo.presets import packaged_presets, read_preset
@@ -75,7 +76,14 @@ def cifar10_folder_factory(request):
 @pytest.mark.parametrize("name", PRESETS)
 def test_accuracy_on_2000_test_images_is_within_a_point_of_the_card(name, cifar10_folder_factory):
     model = create_model(name)
-    metadata = model.preset.metadata
+    metadata = resolve_preset(name).metadata
+    assert model.provenance == {
+        "preset": name,
+        "preset_weights_sha256": hashlib.sha256(
+            (resolve_preset(name).directory / "model.weights.h5").read_bytes()
+        ).hexdigest(),
+    }
+    assert model.class_names == metadata["class_names"]
     images, labels = _first_test_images(metadata, cifar10_folder_factory)
     predictions = model.predict(images, batch_size=250, verbose=0).argmax(axis=-1)
     accuracy = float(np.mean(predictions == labels))

