@@ -13,7 +13,8 @@ class FeatureMapStatistics(keras.callbacks.Callback):
 
     At the end of an epoch it runs a fixed probe batch through the model in
     inference mode and adds, per rectified feature map
-    (`kerascnn.layers.is_rectified_map`), entries such as `block1_relu1_sparsity` and `block1_relu1_mean_activation` to the epoch's
+    (`kerascnn.layers.is_rectified_map`), entries such as
+    `block1_relu1_sparsity` and `block1_relu1_mean_activation` to the epoch's
     logs, so they appear in the progress bar, `History`, `CSVLogger` and
     TensorBoard like any metric. The training step itself is unchanged: the
     statistics cost one forward pass of the probe batch per epoch, on every
