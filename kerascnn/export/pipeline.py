@@ -11,7 +11,7 @@ import keras
 from kerascnn import atomic_files
 from kerascnn.export import graph, runtimes
 from kerascnn.export.calibration import representative_images, synthesized_images
-from kerascnn.export.metadata import artifact_metadata
+from kerascnn.export.metadata import LABELS_FILE, artifact_metadata, labels_text
 from kerascnn.export.report import ArtifactReport, ExportReport, Progress
 
 FORMATS = ("saved_model", "tflite", "onnx")
@@ -63,7 +63,7 @@ def export_model(
     The folder is written atomically: everything goes to a temporary folder
     beside `out_dir`, which is renamed into place only when every artifact
     is written and verified. An existing `out_dir` is replaced only with
-    `force=True`.
+    `force=True`, and only if kerascnn wrote it (`atomic_files.check_output_directory`).
 
     Args:
         model: A float32 Keras model with one image input (a kerascnn
@@ -105,11 +105,7 @@ def export_model(
     if "tflite" not in formats and set(quantize) - {"int8"}:
         raise ValueError(f"quantize={quantize} makes TFLite variants; add 'tflite' to formats.")
     out_dir = Path(out_dir)
-    if out_dir.exists() and not force:
-        raise FileExistsError(
-            f"{out_dir} already exists; choose another folder or pass force=True (--force) "
-            "to replace it."
-        )
+    atomic_files.check_output_directory(out_dir, force=force)
     graph.check_exportable(model)
     input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     metadata = artifact_metadata(model, source=source)
@@ -137,6 +133,7 @@ def export_model(
     report = ExportReport(str(out_dir), metadata, int(model.count_params()))
 
     with atomic_files.directory(out_dir) as tmp, tempfile.TemporaryDirectory() as scratch:
+        atomic_files.mark_output(tmp)
         for fmt, variant in plan:
             artifact = ArtifactReport(fmt, variant, _file_name(fmt, variant))
             path = tmp / artifact.path
@@ -170,6 +167,8 @@ def export_model(
                     )
                 artifact.verify_time_s = time.perf_counter() - start
             report.artifacts.append(artifact)
+        # The class names beside the artifacts, one a line, for any app.
+        atomic_files.write_text(tmp / LABELS_FILE, labels_text(metadata))
         atomic_files.write_json(tmp / REPORT_FILE, report.to_dict())
     return report
 

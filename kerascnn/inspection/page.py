@@ -20,24 +20,31 @@ from kerascnn.inspection.statistics import map_statistics
 PAGE = "index.html"
 
 
-def inspect_image(model: keras.Model, image, out_dir, *, top: int = 5) -> dict:
+def inspect_image(
+    model: keras.Model, image, out_dir, *, top: int = 5, force: bool = False
+) -> dict:
     """Writes the pictures and the HTML page for one image; returns the summary.
 
     The folder gets `steps.png` (input -> convolution -> rectified map ->
     pooled map, block after block, then the class probabilities),
     `feature_maps.png`, `filters_<layer>.png` for each convolution,
     `grad_cam.png`, `inspection.json` and `index.html`. It is written
-    atomically and replaces an existing folder.
+    atomically; an existing folder is replaced only with `force=True`, and
+    only if kerascnn wrote it (`atomic_files.check_output_directory`).
 
     Args:
         model: A kerascnn model, or a functional model with ReLU layers.
         image: One raw image (H, W, C), as the model takes it.
         out_dir: The folder to write.
-        top: How many classes the prediction lists.
+        top: How many classes the prediction lists (at least 1).
+        force: Replace a folder an earlier inspection wrote.
 
     Example:
     >>> inspect_image(create_model("lenet5.mnist"), digit, "inspect_out")["prediction"][0]
     """
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"`top` must be a positive integer. Received: top={top!r}")
+    atomic_files.check_output_directory(out_dir, force=force)
     start = time.perf_counter()
     image = np.asarray(image, dtype="float32")
     names = class_names_of(model)
@@ -50,6 +57,7 @@ def inspect_image(model: keras.Model, image, out_dir, *, top: int = 5) -> dict:
     heat, explained = grad_cam(model, image)
     pictures = {}
     with atomic_files.directory(out_dir) as tmp:
+        atomic_files.mark_output(tmp)
         pictures["steps"] = plots.plot_steps(
             image, maps, the_steps, probabilities, names, tmp / "steps.png"
         ).name

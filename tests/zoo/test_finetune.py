@@ -208,3 +208,30 @@ def test_cli_finetune(tfds_data_dir, tmp_path):
     assert "test accuracy" in result.stdout
     report = json.loads((tmp_path / "ft" / "test_evaluation.json").read_text())
     assert report["class_names"] == ["Sandal", "Sneaker", "Bag"]
+
+
+def test_cli_scratch_trains_fresh_weights_not_the_presets(tfds_data_dir, tmp_path):
+    common = (
+        "--data", "tfds:fashion_mnist", "--data-dir", tfds_data_dir, "--per-class", "5",
+        "--classes", "Sandal,Sneaker,Bag", "--max-examples", "3000", "--validation-split", "0",
+        "--seed", "0", "--verbose", "0",
+    )  # fmt: skip
+    for recipe in ("scratch", "linear_probe"):
+        result = run_kerascnn(
+            "finetune", "lenet5.mnist", "--recipe", recipe, "--out", tmp_path / recipe, *common
+        )
+        assert result.returncode == 0, result.stderr
+    preset = create_model("lenet5.mnist").get_layer("block1_conv1").get_weights()[0].ravel()
+
+    def first_kernel(recipe):
+        model = keras.saving.load_model(tmp_path / recipe / "final.keras")
+        return model, model.get_layer("block1_conv1").get_weights()[0].ravel()
+
+    probe, probe_kernel = first_kernel("linear_probe")
+    np.testing.assert_array_equal(probe_kernel, preset)
+    assert probe.provenance["preset"] == "lenet5.mnist"
+    scratch, scratch_kernel = first_kernel("scratch")
+    # 30 short epochs from a fresh start leave a kernel unrelated to the preset's.
+    assert abs(np.corrcoef(scratch_kernel, preset)[0, 1]) < 0.3
+    assert scratch.provenance == {"recipe": "scratch"}
+    assert scratch.class_names == ["Sandal", "Sneaker", "Bag"]
