@@ -20,9 +20,7 @@ from kerascnn.inspection.statistics import map_statistics
 PAGE = "index.html"
 
 
-def inspect_image(
-    model: keras.Model, image, out_dir, *, top: int = 5, force: bool = False
-) -> dict:
+def inspect_image(model: keras.Model, image, out_dir, *, top: int = 5, force: bool = False) -> dict:
     """Writes the pictures and the HTML page for one image; returns the summary.
 
     The folder gets `steps.png` (input -> convolution -> rectified map ->
