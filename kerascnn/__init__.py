@@ -1,34 +1,80 @@
 """kerascnn: convolutional networks you can understand, train and ship.
 
-Importing the package registers its Keras layers (so `.keras` files that use
-them load) and stays light: exporters, data loaders and plotting import
-their heavy dependencies only when they run.
+The package imports lazily (PEP 562), so `kerascnn --help` and
+`kerascnn models` answer without loading TensorFlow. Its Keras classes
+(layers, `ConvNet`, the loss) are registered with Keras as soon as Keras is
+loaded, whichever comes first, so `.keras` files that use them load after
+a plain `import kerascnn`.
 """
 
-from kerascnn._keras_import import import_keras_without_matplotlib
+from __future__ import annotations
 
-import_keras_without_matplotlib()
-
-from kerascnn import layers  # noqa: E402
-from kerascnn.builder import ConvNet, build_model  # noqa: E402
-from kerascnn.callbacks import FeatureMapStatistics  # noqa: E402
-from kerascnn.describe import ModelDescription, describe  # noqa: E402
-from kerascnn.losses import SparseBinaryCrossentropy  # noqa: E402
-from kerascnn.spec import ConvBlockSpec, ConvNetSpec, HeadSpec, InputSpec, SpecError  # noqa: E402
+import importlib
+import importlib.abc
+import importlib.util
+import sys
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ConvBlockSpec",
-    "ConvNet",
-    "ConvNetSpec",
-    "FeatureMapStatistics",
-    "HeadSpec",
-    "InputSpec",
-    "ModelDescription",
-    "SparseBinaryCrossentropy",
-    "SpecError",
-    "build_model",
-    "describe",
-    "layers",
-]
+# Public name -> the module that defines it; imported on first access.
+_EXPORTS = {
+    "ConvBlockSpec": "kerascnn.spec",
+    "ConvNetSpec": "kerascnn.spec",
+    "HeadSpec": "kerascnn.spec",
+    "InputSpec": "kerascnn.spec",
+    "SpecError": "kerascnn.spec",
+    "ConvNet": "kerascnn.builder",
+    "build_model": "kerascnn.builder",
+    "FeatureMapStatistics": "kerascnn.callbacks",
+    "ModelDescription": "kerascnn.describe",
+    "describe": "kerascnn.describe",
+    "SparseBinaryCrossentropy": "kerascnn.losses",
+    "KerasCNNError": "kerascnn.errors",
+    "UsageError": "kerascnn.errors",
+}
+# What Keras must know to deserialize kerascnn models.
+_KERAS_CLASSES = ("kerascnn.layers", "kerascnn.builder", "kerascnn.losses")
+
+__all__ = sorted([*_EXPORTS, "layers"])
+
+
+def __getattr__(name):
+    if name == "layers":
+        return importlib.import_module("kerascnn.layers")
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'kerascnn' has no attribute {name!r}")
+
+
+def _register_keras_classes() -> None:
+    for module in _KERAS_CLASSES:
+        importlib.import_module(module)
+
+
+class _AfterKerasLoads(importlib.abc.MetaPathFinder):
+    """Registers kerascnn's Keras classes right after `keras` is imported."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "keras":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module = spec.loader.exec_module
+
+        def exec_then_register(module):
+            from kerascnn._keras_import import matplotlib_hidden
+
+            with matplotlib_hidden():
+                exec_module(module)
+            _register_keras_classes()
+
+        spec.loader.exec_module = exec_then_register
+        return spec
+
+
+if "keras" in sys.modules:
+    _register_keras_classes()
+elif not any(isinstance(finder, _AfterKerasLoads) for finder in sys.meta_path):
+    sys.meta_path.insert(0, _AfterKerasLoads())

@@ -10,6 +10,7 @@ the first time Keras plots. Keras' plotting keeps working.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 
@@ -23,15 +24,26 @@ class _LazyPyplot:
         return getattr(importlib.import_module("matplotlib.pyplot"), name)
 
 
-def import_keras_without_matplotlib() -> None:
-    """Imports Keras; does nothing if Keras or matplotlib is already loaded."""
-    if "keras" in sys.modules or "matplotlib" in sys.modules:
+@contextlib.contextmanager
+def matplotlib_hidden():
+    """While Keras imports: `import matplotlib...` raises ImportError, then
+    Keras' gallery module gets a pyplot that imports on first use."""
+    if "matplotlib" in sys.modules:
+        yield
         return
     sys.modules["matplotlib"] = None  # makes `import matplotlib...` raise ImportError
     try:
-        import keras  # noqa: F401
+        yield
     finally:
         del sys.modules["matplotlib"]
     gallery = sys.modules.get(_GALLERY)
     if gallery is not None and getattr(gallery, "plt", False) is None:
         gallery.plt = _LazyPyplot()
+
+
+def import_keras_without_matplotlib() -> None:
+    """Imports Keras; does nothing if Keras or matplotlib is already loaded."""
+    if "keras" in sys.modules:
+        return
+    with matplotlib_hidden():
+        import keras  # noqa: F401

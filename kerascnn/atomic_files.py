@@ -15,6 +15,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from kerascnn.errors import UsageError
+
 
 @contextlib.contextmanager
 def _temporary_beside(path: Path):
@@ -104,7 +106,7 @@ def check_output_directory(path: str | os.PathLike, *, force: bool, flag: str = 
     path = Path(path)
     resolved, here = path.resolve(), Path.cwd().resolve()
     if resolved == here or resolved in here.parents:
-        raise ValueError(
+        raise UsageError(
             f"{flag} {path} is the current folder or holds it; kerascnn writes a new folder "
             f"and replaces it as a whole. Give a new folder, e.g. {flag} {path / 'out'}."
         )

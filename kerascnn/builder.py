@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import keras
 
+from kerascnn.errors import UsageError
 from kerascnn.layers import (
     Flatten,
     GlobalSumPooling2D,
@@ -160,23 +161,23 @@ def _checked_class_names(class_names, num_classes: int) -> list[str]:
     if class_names is None:
         return default_class_names(num_classes)
     if isinstance(class_names, str) or not isinstance(class_names, (list, tuple)):
-        raise ValueError(
+        raise UsageError(
             f"`class_names` must be a list of strings. Received: class_names={class_names!r}"
         )
     names = [str(name) for name in class_names]
     if len(names) != num_classes:
-        raise ValueError(
+        raise UsageError(
             f"The head predicts {num_classes} classes but {len(names)} class names were given; "
             f"give one name a class. Received: class_names={names}"
         )
     bad = [name for name in names if not name.strip() or "\n" in name or "\r" in name]
     if bad:
-        raise ValueError(
+        raise UsageError(
             "Class names must be non-empty single lines (they become lines of labels.txt). "
             f"Received: class_names={names}"
         )
     if len(set(names)) != len(names):
-        raise ValueError(f"Class names must be unique. Received: class_names={names}")
+        raise UsageError(f"Class names must be unique. Received: class_names={names}")
     return names
 
 
@@ -189,7 +190,7 @@ PROVENANCE_FIELDS = ("preset", "preset_weights_sha256", "recipe")
 def _checked_provenance(provenance) -> dict:
     provenance = {} if provenance is None else provenance
     if not isinstance(provenance, dict) or not all(key in PROVENANCE_FIELDS for key in provenance):
-        raise ValueError(
+        raise UsageError(
             f"`provenance` must be a dict with keys among {', '.join(PROVENANCE_FIELDS)}. "
             f"Received: provenance={provenance!r}"
         )

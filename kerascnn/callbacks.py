@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from kerascnn.errors import UsageError
 from kerascnn.layers import RectifiedFeatureMap, rectified_map_layers
 
 
@@ -39,12 +40,12 @@ class FeatureMapStatistics(keras.callbacks.Callback):
         known = ("sparsity", "mean_activation", "max_activation", "dead_channel_fraction")
         unknown = [s for s in statistics if s not in known]
         if unknown:
-            raise ValueError(
+            raise UsageError(
                 f"Unknown statistics {unknown}; choose from {list(known)}. "
                 f"Received: statistics={statistics!r}"
             )
         if not isinstance(every_n_epochs, int) or every_n_epochs < 1:
-            raise ValueError(
+            raise UsageError(
                 "`every_n_epochs` must be a positive integer. "
                 f"Received: every_n_epochs={every_n_epochs!r}"
             )
@@ -56,7 +57,7 @@ class FeatureMapStatistics(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         layers = rectified_map_layers(self.model)
         if not layers:
-            raise ValueError(
+            raise UsageError(
                 f"Model '{self.model.name}' has no rectified feature map to report on; use "
                 "kerascnn.layers.RectifiedFeatureMap (or keras.layers.ReLU) as the layer after "
                 "each convolution, not activation='relu' inside Conv2D."
@@ -64,7 +65,7 @@ class FeatureMapStatistics(keras.callbacks.Callback):
         try:
             outputs = [layer.output for layer in layers]
         except (AttributeError, ValueError) as error:
-            raise ValueError(
+            raise UsageError(
                 "FeatureMapStatistics needs a functional or Sequential model whose "
                 f"feature maps are graph outputs; model '{self.model.name}' is not one: {error}"
             ) from None

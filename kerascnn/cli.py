@@ -1,13 +1,24 @@
-"""The `kerascnn` command."""
+"""The `kerascnn` command.
+
+It answers `--help` and `models` without loading TensorFlow: each command
+imports what it needs when it runs. A mistake the user can fix is one line
+on stderr and exit status 2; a bug in kerascnn is its traceback, a line
+saying so, and exit status 1.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
 
-import keras
+from kerascnn.errors import KerasCNNError, TrainingDiverged, UsageError
+
+# ONNX opsets the exporter converts to and checks (tf2onnx 1.17 reaches 18;
+# ONNX Runtime's static int8 quantization needs 13).
+OPSETS = range(13, 19)
 
 
 def _read_spec(source: str):
@@ -24,10 +35,37 @@ def _read_spec(source: str):
     return ConvNetSpec.from_json(path.read_text(encoding="utf-8"))
 
 
-def _load_model(source: str):
+def _load_keras_file(path: Path):
+    import keras
+
+    import kerascnn  # noqa: F401  registers kerascnn's Keras classes
+
+    try:
+        return keras.saving.load_model(path)
+    except Exception as error:  # the file is the user's input, whatever it holds
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UsageError(
+            f"'{path}' cannot be loaded as a Keras model ({type(error).__name__}: {reason}); "
+            "give a .keras file saved by Keras 3."
+        ) from error
+
+
+def _load_model(source: str, *, trust_saved_model: bool = False):
     """A `.keras` file, a run folder (its best model), a preset folder, a zoo
-    name, or an exported artifact (`.tflite`, `.onnx`, SavedModel folder)."""
+    name, or an exported artifact (`.tflite`, `.onnx`, SavedModel folder).
+
+    A SavedModel is a TensorFlow program: running it can do anything a
+    program can (write files, open connections), so it loads only with
+    `trust_saved_model`, the way Keras' safe mode refuses Lambda layers.
+    """
     path = Path(source)
+    if (path / "saved_model.pb").is_file() and not trust_saved_model:
+        raise UsageError(
+            f"'{source}' is a SavedModel, and running a SavedModel runs the TensorFlow graph "
+            "it holds, which can do anything a program can (write or send your files). Pass "
+            "--trust-saved-model if you trust where it came from, or evaluate the .tflite or "
+            ".onnx export (data, not code)."
+        )
     if path.suffix in (".tflite", ".onnx") or (path / "saved_model.pb").is_file():
         from kerascnn.export import load_artifact
 
@@ -35,9 +73,9 @@ def _load_model(source: str):
     if path.is_dir() and (path / "best.keras").is_file():
         path = path / "best.keras"
     if path.suffix == ".keras" and path.is_file():
-        return keras.saving.load_model(path)
+        return _load_keras_file(path)
     if path.exists() and not path.is_dir():
-        raise FileNotFoundError(
+        raise UsageError(
             f"'{source}' is not a model; give a .keras file, a run folder with best.keras, "
             "a preset folder or a zoo name (see `kerascnn models`)."
         )
@@ -46,11 +84,13 @@ def _load_model(source: str):
     return load_preset(path) if path.is_dir() else create_model(source)
 
 
-def _load_keras_model(source: str, command: str) -> keras.Model:
+def _load_keras_model(source: str, command: str):
     """`_load_model`, refusing exported artifacts: `command` needs the Keras model."""
+    import keras
+
     model = _load_model(source)
     if not isinstance(model, keras.Model):
-        raise ValueError(
+        raise UsageError(
             f"{command} needs a Keras model; '{source}' is an exported artifact. "
             "Give the zoo name, preset or .keras file it came from."
         )
@@ -58,6 +98,8 @@ def _load_keras_model(source: str, command: str) -> keras.Model:
 
 
 def _input_shape(model) -> tuple[int, int, int]:
+    import keras
+
     if isinstance(model, keras.Model):
         return tuple(model.inputs[0].shape[1:])
     return model.input_shape  # an exported artifact
@@ -78,6 +120,42 @@ def _shape(text: str) -> tuple[int, int, int]:
             f"expected HEIGHTxWIDTHxCHANNELS, e.g. 28x28x1. Received: {text!r}"
         ) from None
     return height, width, channels
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer. Received: {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer. Received: {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1). Received: {text!r}")
+    return value
+
+
+def _opsets(text: str) -> list[int]:
+    """'13,17' -> [13, 17], each an opset the exporter supports."""
+    try:
+        opsets = [int(part) for part in text.split(",")]
+    except ValueError:
+        opsets = []
+    if not opsets or any(opset not in OPSETS for opset in opsets):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated ONNX opsets from {OPSETS.start} to {OPSETS.stop - 1}, "
+            f"e.g. 13,17. Received: {text!r}"
+        )
+    return opsets
 
 
 def _load_data(args, image_shape):
@@ -122,6 +200,8 @@ def _train(args) -> int:
         from kerascnn.training.distribute import make_strategy
 
         make_strategy(args.strategy, args.cpu_replicas)
+    import keras
+
     if args.seed is not None:
         # Before the data: tf.data mixes the global seed into its shuffle order.
         keras.utils.set_random_seed(args.seed)
@@ -140,7 +220,7 @@ def _train(args) -> int:
     if "test" in data.splits and is_chief():
         from kerascnn import atomic_files
 
-        report = evaluate(keras.saving.load_model(result.best_model_path), data, "test")
+        report = evaluate(_load_keras_file(result.best_model_path), data, "test")
         atomic_files.write_json(Path(args.out) / "test_evaluation.json", report.to_dict())
         print(
             f"best model: test accuracy {100 * report.accuracy:.2f}% on {report.examples:,} images"
@@ -151,7 +231,7 @@ def _train(args) -> int:
 def _evaluate(args) -> int:
     from kerascnn.training import evaluate
 
-    model = _load_model(args.model)
+    model = _load_model(args.model, trust_saved_model=args.trust_saved_model)
     data = _load_data(args, _input_shape(model))
     report = evaluate(model, data, args.split)
     print(report)
@@ -182,6 +262,8 @@ def _info(args) -> int:
 
 
 def _finetune(args) -> int:
+    import keras
+
     from kerascnn import atomic_files
     from kerascnn.training import evaluate
     from kerascnn.zoo import load_preset, resolve_preset
@@ -246,7 +328,7 @@ def _export(args) -> int:
         quantize=args.quantize,
         representative_data=_representative_data(args, _input_shape(model)),
         verify=not args.no_verify,
-        opsets=[int(opset) for opset in args.opset.split(",")],
+        opsets=args.opset,
         allow_flex=args.allow_flex,
         feature_maps=args.feature_maps,
         source=args.model,
@@ -265,7 +347,7 @@ def _inspect(args) -> int:
     model = _load_keras_model(args.model, "inspect")
     image = read_image(args.image, _input_shape(model))
     start = time.perf_counter()
-    summary = inspect_image(model, image, args.out, top=args.top)
+    summary = inspect_image(model, image, args.out, top=args.top, force=args.force)
     seconds = time.perf_counter() - start
     for name, probability in summary["prediction"]:
         print(f"{name}\t{probability:.4f}")
@@ -297,8 +379,10 @@ def _add_data_arguments(parser, *, training: bool, data_help: str | None = None)
     )
     group.add_argument("--data-dir", help="TFDS data directory (prepared data sets)")
     group.add_argument("--manual-dir", help="TFDS manual directory (original files, offline)")
-    group.add_argument("--batch-size", type=int, default=128, help="global batch size")
-    group.add_argument("--max-examples", type=int, help="use at most this many examples a split")
+    group.add_argument("--batch-size", type=_positive_int, default=128, help="global batch size")
+    group.add_argument(
+        "--max-examples", type=_positive_int, help="use at most this many examples a split"
+    )
     group.add_argument(
         "--on-bad-image",
         choices=("skip", "error"),
@@ -312,23 +396,29 @@ def _add_data_arguments(parser, *, training: bool, data_help: str | None = None)
             help="balanced: weigh each class by n_images / (n_classes * its images), for "
             "folders whose classes have unequal numbers of images",
         )
-        group.add_argument("--validation-split", type=float, default=0.1)
+        group.add_argument("--validation-split", type=_fraction, default=0.1)
         group.add_argument("--augment", help="comma-separated: flip, crop, rotation, translation")
         group.add_argument("--classes", help="comma-separated class names to keep (relabelled)")
         group.add_argument(
-            "--per-class", type=int, help="keep this many training images of each class"
+            "--per-class", type=_positive_int, help="keep this many training images of each class"
         )
 
 
 def build_parser() -> argparse.ArgumentParser:
     from kerascnn import __version__
-    from kerascnn.training.config import OPTIMIZERS, PRECISIONS, SCHEDULES, STRATEGIES
+    from kerascnn.training.config import MONITORS, OPTIMIZERS, PRECISIONS, SCHEDULES, STRATEGIES
 
     parser = argparse.ArgumentParser(
         prog="kerascnn",
         description="Build, describe, train and ship convolutional networks.",
     )
     parser.add_argument("--version", action="version", version=f"kerascnn {__version__}")
+    parser.add_argument(
+        "--verbose-logs",
+        "-V",
+        action="store_true",
+        help="show TensorFlow's own start-up logs and TFDS progress bars (hidden by default)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     describe = commands.add_parser(
@@ -350,17 +440,21 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--input-shape", type=_shape, help="for a zoo model: HEIGHTxWIDTHxCHANNELS, e.g. 28x28x1"
     )
-    train.add_argument("--num-classes", type=int, help="for a zoo model: classes to predict")
+    train.add_argument(
+        "--num-classes", type=_positive_int, help="for a zoo model: classes to predict"
+    )
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
     _add_data_arguments(train, training=True)
     runs = train.add_argument_group("training")
-    runs.add_argument("--epochs", type=int, default=10)
+    runs.add_argument("--epochs", type=_positive_int, default=10)
     runs.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     runs.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     runs.add_argument("--schedule", choices=SCHEDULES, default="cosine")
     runs.add_argument("--warmup-epochs", type=int, default=0)
     runs.add_argument("--weight-decay", type=float, default=0.0)
-    runs.add_argument("--monitor", default="val_accuracy", help="metric that picks best.keras")
+    runs.add_argument(
+        "--monitor", choices=MONITORS, default="val_accuracy", help="metric that picks best.keras"
+    )
     runs.add_argument("--seed", type=int, help="make the run reproducible")
     runs.add_argument(
         "--verbose",
@@ -385,6 +479,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--split", default="test", help="test, validation or train")
     evaluate.add_argument("--json", help="also write the report to this JSON file")
+    evaluate.add_argument(
+        "--trust-saved-model",
+        action="store_true",
+        help="allow a SavedModel folder: running it runs the TensorFlow program it holds",
+    )
     _add_data_arguments(evaluate, training=False)
     evaluate.set_defaults(run=_evaluate)
 
@@ -400,7 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true")
     info.set_defaults(run=_info)
 
-    from kerascnn.zoo.finetune import list_recipes
+    from kerascnn.zoo.recipe import list_recipes
 
     finetune = commands.add_parser(
         "finetune", help="fine-tune a preset on new data with a named recipe"
@@ -442,16 +541,26 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--quantize", help="comma-separated extra variants: float16, dynamic, int8, uint8"
     )
-    export.add_argument("--opset", default="17", help="ONNX opset(s), comma-separated")
     export.add_argument(
-        "--samples", type=int, default=500, help="representative images to take from --data"
+        "--opset",
+        type=_opsets,
+        default="17",
+        help=f"ONNX opset(s), comma-separated, {OPSETS.start}-{OPSETS.stop - 1}",
+    )
+    export.add_argument(
+        "--samples",
+        type=_positive_int,
+        default=500,
+        help="representative images to take from --data",
     )
     export.add_argument("--allow-flex", action="store_true", help="allow Select TF ops in TFLite")
     export.add_argument(
         "--feature-maps", action="store_true", help="add a feature_maps SavedModel signature"
     )
     export.add_argument("--no-verify", action="store_true", help="skip the runtime checks")
-    export.add_argument("--force", action="store_true", help="replace an existing --out")
+    export.add_argument(
+        "--force", action="store_true", help="replace an --out folder an earlier export wrote"
+    )
     _add_data_arguments(
         export,
         training=False,
@@ -468,31 +577,67 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inspect.add_argument("model", metavar="MODEL", help="zoo name, preset or .keras file")
     inspect.add_argument("image", metavar="IMAGE", help="an image file (PNG, JPEG, ...)")
-    inspect.add_argument("--out", required=True, help="the folder to write (replaced)")
-    inspect.add_argument("--top", type=int, default=5, help="classes to list")
+    inspect.add_argument("--out", required=True, help="the folder to write")
+    inspect.add_argument(
+        "--force", action="store_true", help="replace an --out folder an earlier inspect wrote"
+    )
+    inspect.add_argument("--top", type=_positive_int, default=5, help="classes to list")
     inspect.set_defaults(run=_inspect)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Runs the `kerascnn` command; returns its exit status."""
-    args = build_parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
-        print(f"kerascnn {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except RuntimeError as error:
-        from kerascnn.export import ExportError
-        from kerascnn.training import TrainingDiverged
+def _known_failure(error: BaseException) -> bool:
+    """Whether `error` is a failure of the user's input or machine (a file,
+    the disk, memory), not of kerascnn's code."""
+    if isinstance(error, (KerasCNNError, OSError, MemoryError)):
+        return True
+    tf = sys.modules.get("tensorflow")
+    known = (
+        "ResourceExhaustedError",  # out of memory, or of disk while TensorFlow writes
+        "PermissionDeniedError",
+        "NotFoundError",
+        "DataLossError",  # a corrupt file
+    )
+    return tf is not None and isinstance(error, tuple(getattr(tf.errors, n) for n in known))
 
-        if isinstance(error, ExportError):
-            print(f"kerascnn {args.command}: error: {error}", file=sys.stderr)
-            return 2
-        if not isinstance(error, TrainingDiverged):
-            raise
-        print(f"kerascnn {args.command}: {error}", file=sys.stderr)
-        return 3
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        where = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror}{where}"
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if isinstance(error, KerasCNNError) else f"{type(error).__name__}: {text}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the `kerascnn` command; returns its exit status: 0 done, 2 a
+    mistake or failure the user can fix (one line), 3 a run that diverged,
+    1 an internal error (a bug: traceback), 130 interrupted."""
+    from kerascnn import native_logs
+
+    args = build_parser().parse_args(argv)
+    with native_logs.filtered(enabled=not args.verbose_logs):
+        try:
+            return args.run(args)
+        except TrainingDiverged as error:
+            print(f"kerascnn {args.command}: {error}", file=sys.stderr)
+            return 3
+        except KeyboardInterrupt:
+            print(f"kerascnn {args.command}: interrupted", file=sys.stderr)
+            return 130
+        except Exception as error:
+            if _known_failure(error):
+                if args.verbose_logs:
+                    traceback.print_exc()
+                print(f"kerascnn {args.command}: error: {_one_line(error)}", file=sys.stderr)
+                return 2
+            traceback.print_exc()
+            print(
+                f"kerascnn {args.command}: internal error ({type(error).__name__}); this is a "
+                "bug in kerascnn, not in your input: please report it with the traceback above.",
+                file=sys.stderr,
+            )
+            return 1
 
 
 if __name__ == "__main__":

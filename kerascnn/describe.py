@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 import keras
 
 from kerascnn.builder import build_model
+from kerascnn.errors import UsageError
 from kerascnn.spec import ConvNetSpec
 
 
@@ -211,7 +212,7 @@ def describe(spec_or_model: ConvNetSpec | dict | keras.Model) -> ModelDescriptio
             f"Received: {type(spec_or_model).__name__}"
         )
     if not model.built or not model.inputs:
-        raise ValueError(
+        raise UsageError(
             f"Model '{model.name}' has no known input shape; call it on data or "
             "build it with an input shape before describing it."
         )

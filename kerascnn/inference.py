@@ -11,6 +11,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from kerascnn.errors import UsageError
+
 
 class Predictor:
     """Calls a Keras model in inference mode through one compiled function.
@@ -46,7 +48,7 @@ class Predictor:
         if single:
             images = images[None]
         elif images.shape[1:] != self.input_shape:
-            raise ValueError(
+            raise UsageError(
                 f"Expected one image of shape {self.input_shape} or a batch of them. "
                 f"Received: images of shape {images.shape}"
             )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from kerascnn.errors import UsageError
+
 
 @keras.saving.register_keras_serializable(package="kerascnn")
 class SparseBinaryCrossentropy(keras.losses.Loss):
@@ -52,7 +54,7 @@ def classification_loss(activation: str) -> keras.losses.Loss:
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     if activation == "sigmoid":
         return SparseBinaryCrossentropy()
-    raise ValueError(
+    raise UsageError(
         "The classifier's activation must be softmax, sigmoid or linear (logits) to choose a "
         f"loss. Received: activation={activation!r}"
     )

@@ -7,6 +7,10 @@ from pathlib import Path
 
 OFFLINE_VARIABLE = "KERASCNN_OFFLINE"
 HOME_VARIABLE = "KERASCNN_HOME"
+MAX_PIXELS_VARIABLE = "KERASCNN_MAX_IMAGE_PIXELS"
+# 8192 x 8192: a 48-megapixel phone photo fits; a 20000 x 20000 PNG of a few
+# kilobytes, which would take gigabytes once decoded, does not.
+DEFAULT_MAX_IMAGE_PIXELS = 8192 * 8192
 
 
 def offline() -> bool:
@@ -18,3 +22,23 @@ def home() -> Path:
     """kerascnn's own folder (the preset cache): `KERASCNN_HOME`, or ~/.kerascnn."""
     configured = os.environ.get(HOME_VARIABLE, "").strip()
     return Path(configured).expanduser() if configured else Path.home() / ".kerascnn"
+
+
+def max_image_pixels() -> int:
+    """The largest image (width x height) kerascnn decodes:
+    `KERASCNN_MAX_IMAGE_PIXELS`, or 8192 x 8192."""
+    configured = os.environ.get(MAX_PIXELS_VARIABLE, "").strip()
+    if not configured:
+        return DEFAULT_MAX_IMAGE_PIXELS
+    try:
+        value = int(configured)
+    except ValueError:
+        value = 0
+    if value < 1:
+        from kerascnn.errors import UsageError
+
+        raise UsageError(
+            f"{MAX_PIXELS_VARIABLE} must be a positive number of pixels, e.g. "
+            f"{DEFAULT_MAX_IMAGE_PIXELS}. Received: {configured!r}"
+        )
+    return value

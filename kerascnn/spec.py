@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from kerascnn.errors import UsageError
 from kerascnn.sliding_window import output_length
 
 POOLING_TYPES = ("max", "sum", "average", "none")
@@ -24,8 +25,30 @@ PADDINGS = ("valid", "same")
 CONV_TYPES = ("standard", "depthwise_separable")
 CLASSIFIER_ACTIVATIONS = ("softmax", "sigmoid", "linear")
 
+# Limits well beyond any network this package is for (VGG-19 has 5 blocks,
+# 512 filters, 4,096 units and 144 M parameters at 224x224): a spec past
+# them is a typo, and building it would exhaust memory or Python's stack.
+LIMITS = {
+    "image side": 8192,
+    "blocks": 64,
+    "convs per block": 32,
+    "filters": 16384,
+    "dense layers": 16,
+    "dense units": 65536,
+    "parameters": 500_000_000,
+}
 
-class SpecError(ValueError):
+
+def _at_most(value: int, limit: str, where: str, name: str) -> None:
+    if value > LIMITS[limit]:
+        raise SpecError(
+            where,
+            f"`{name}` is {value:,}, above kerascnn's limit of {LIMITS[limit]:,} {limit}; "
+            f"use a smaller value. Received: {name}={value!r}",
+        )
+
+
+class SpecError(UsageError):
     """A `ConvNetSpec` that cannot describe a working network.
 
     Attributes:
@@ -148,8 +171,8 @@ class InputSpec:
 
     def __post_init__(self):
         where = "input"
-        _positive_int(self.height, where, "height")
-        _positive_int(self.width, where, "width")
+        for name in ("height", "width"):
+            _at_most(_positive_int(getattr(self, name), where, name), "image side", where, name)
         if self.channels not in (1, 3) or not _is_int(self.channels):
             raise SpecError(
                 where,
@@ -214,12 +237,12 @@ class ConvBlockSpec:
 
     def __post_init__(self):
         where = "block"
-        _positive_int(self.filters, where, "filters")
+        _at_most(_positive_int(self.filters, where, "filters"), "filters", where, "filters")
         _choice(self.conv_type, CONV_TYPES, where, "conv_type")
         _set(self, "kernel_size", _pair(self.kernel_size, where, "kernel_size"))
         _set(self, "strides", _pair(self.strides, where, "strides"))
         _choice(self.padding, PADDINGS, where, "padding")
-        _positive_int(self.convs, where, "convs")
+        _at_most(_positive_int(self.convs, where, "convs"), "convs per block", where, "convs")
         _choice(self.pooling, POOLING_TYPES, where, "pooling")
         _set(self, "pool_size", _pair(self.pool_size, where, "pool_size"))
         if self.pool_strides is not None:
@@ -261,13 +284,15 @@ class HeadSpec:
             raise SpecError(
                 where, f"`dense` must be a list of layer sizes. Received: dense={self.dense!r}"
             )
-        _set(
-            self,
-            "dense",
-            tuple(_positive_int(u, where, f"dense[{i}]") for i, u in enumerate(self.dense)),
-        )
+        _at_most(len(self.dense), "dense layers", where, "len(dense)")
+        for i, units in enumerate(self.dense):
+            _at_most(
+                _positive_int(units, where, f"dense[{i}]"), "dense units", where, f"dense[{i}]"
+            )
+        _set(self, "dense", tuple(self.dense))
         _set(self, "dropout", _rate(self.dropout, where, "dropout"))
         _positive_int(self.num_classes, where, "num_classes")
+        _at_most(self.num_classes, "dense units", where, "num_classes")
         _choice(self.activation, CLASSIFIER_ACTIVATIONS, where, "activation")
 
 
@@ -337,8 +362,35 @@ class ConvNetSpec:
                 "`blocks` must be a non-empty list of conv-ReLU-pool blocks, e.g. "
                 f"[{{'filters': 32}}]. Received: blocks={self.blocks!r}",
             )
+        _at_most(len(self.blocks), "blocks", "spec", "len(blocks)")
         _set(self, "blocks", tuple(_block(b, i) for i, b in enumerate(self.blocks, start=1)))
         self.feature_map_shapes()
+        _at_most(self.parameter_count(), "parameters", "spec", "parameters")
+
+    def parameter_count(self) -> int:
+        """Weights of the network, counted from the spec (batch-norm moving
+        statistics included, as in Keras' `count_params`)."""
+        channels = 1 if self.input.grayscale else self.input.channels
+        total = 0
+        shapes = self.feature_map_shapes()
+        for block in self.blocks:
+            filters = block.filters
+            kh, kw = block.kernel_size
+            bias = 0 if block.batch_norm else 1
+            norm = 4 if block.batch_norm else 0
+            for _ in range(block.convs):
+                if block.conv_type == "depthwise_separable":
+                    total += channels * (kh * kw + bias + norm)
+                    total += filters * (channels + bias + norm)
+                else:
+                    total += filters * (kh * kw * channels + bias + norm)
+                channels = filters
+        height, width, _ = shapes[-1]
+        features = height * width * channels if self.head.pooling == "flatten" else channels
+        for units in (*self.head.dense, self.head.num_classes):
+            total += units * (features + 1)
+            features = units
+        return total
 
     def feature_map_shapes(self) -> list[tuple[int, int, int]]:
         """(height, width, channels) of the feature map after each block.
@@ -393,6 +445,10 @@ class ConvNetSpec:
             data = json.loads(text)
         except json.JSONDecodeError as error:
             raise SpecError("spec", f"not valid JSON: {error}") from None
+        except RecursionError:
+            raise SpecError(
+                "spec", "the JSON is nested too deeply to be a spec (a spec nests 3 levels)"
+            ) from None
         return cls.from_dict(data)
 
     def replace(self, **changes) -> ConvNetSpec:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from kerascnn.errors import UsageError
+
 AUGMENTATIONS = ("flip", "crop", "rotation", "translation")
 
 
@@ -28,7 +30,7 @@ def build_augmentation(names, image_shape, seed: int | None = None) -> keras.Seq
         names = [n.strip() for n in names.split(",") if n.strip()]
     unknown = [n for n in names if n not in AUGMENTATIONS]
     if unknown:
-        raise ValueError(
+        raise UsageError(
             f"Unknown augmentation {unknown[0]!r}; choose from {', '.join(AUGMENTATIONS)}. "
             f"Received: augment={names!r}"
         )

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 import tensorflow as tf
 
 from kerascnn.data.augmentation import build_augmentation
+from kerascnn.errors import UsageError
 
 SPLITS = ("train", "validation", "test")
 
 
-class DataError(ValueError):
+class DataError(UsageError):
     """A data source that cannot be loaded, with what to do about it."""
 
 

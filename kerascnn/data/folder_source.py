@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from kerascnn import settings
 from kerascnn.data.dataset import DataError
 from kerascnn.data.images import to_image_shape
 
@@ -70,17 +71,75 @@ def scan_classes(root: Path, class_names: list[str] | None = None):
     return files, labels, class_names
 
 
-def _decode(path):
-    contents = tf.io.read_file(path)
-    # NOTE: TensorFlow's default JPEG decoding (fast integer DCT) differs from
-    # libjpeg's accurate mode, which Pillow and most deployment code use, by
-    # up to 5 levels a pixel; training on it would skew against serving.
-    image = tf.cond(
-        tf.io.is_jpeg(contents),
-        lambda: tf.io.decode_jpeg(contents, dct_method="INTEGER_ACCURATE"),
-        lambda: tf.io.decode_image(contents, expand_animations=False),
+def _unsigned(contents, start: int, length: int, big_endian: bool) -> tf.Tensor:
+    """An unsigned integer read from the file's bytes, as int64."""
+    digits = tf.cast(
+        tf.io.decode_raw(tf.strings.substr(contents, start, length), tf.uint8), tf.int64
     )
+    weights = tf.constant([256**k for k in range(length)], tf.int64)
+    return tf.reduce_sum(digits * (weights[::-1] if big_endian else weights))
+
+
+def header_pixels(contents) -> tf.Tensor:
+    """width x height read from a JPEG, PNG, GIF or BMP header, before any
+    decoding; 0 for a file too short or of another kind (decoding judges it)."""
+    head = tf.strings.substr(contents, 0, 8)
+    is_long_enough = tf.strings.length(contents) >= 26
+
+    def png():
+        return _unsigned(contents, 16, 4, True) * _unsigned(contents, 20, 4, True)
+
+    def gif():
+        return _unsigned(contents, 6, 2, False) * _unsigned(contents, 8, 2, False)
+
+    def bmp():
+        height = _unsigned(contents, 22, 4, False)
+        height = tf.where(height >= 2**31, 2**32 - height, height)  # top-down BMPs
+        return _unsigned(contents, 18, 4, False) * height
+
+    def jpeg():
+        shape = tf.cast(tf.io.extract_jpeg_shape(contents), tf.int64)
+        return shape[0] * shape[1]
+
+    return tf.case(
+        [
+            (tf.io.is_jpeg(contents), jpeg),
+            (tf.logical_and(is_long_enough, tf.equal(head, b"\x89PNG\r\n\x1a\n")), png),
+            (
+                tf.logical_and(is_long_enough, tf.strings.substr(head, 0, 3) == b"GIF"),
+                gif,
+            ),
+            (tf.logical_and(is_long_enough, tf.strings.substr(head, 0, 2) == b"BM"), bmp),
+        ],
+        default=lambda: tf.constant(0, tf.int64),
+    )
+
+
+def _decode(path, max_pixels: int):
+    contents = tf.io.read_file(path)
+    too_large = tf.debugging.assert_less_equal(
+        header_pixels(contents),
+        tf.constant(max_pixels, tf.int64),
+        message=f"IMAGE_TOO_LARGE: more than {max_pixels:,} pixels",
+    )
+    with tf.control_dependencies([too_large]):
+        # NOTE: TensorFlow's default JPEG decoding (fast integer DCT) differs
+        # from libjpeg's accurate mode, which Pillow and most deployment code
+        # use, by up to 5 levels a pixel; training on it would skew against serving.
+        image = tf.cond(
+            tf.io.is_jpeg(contents),
+            lambda: tf.io.decode_jpeg(contents, dct_method="INTEGER_ACCURATE"),
+            lambda: tf.io.decode_image(contents, expand_animations=False),
+        )
     return tf.ensure_shape(image, [None, None, None])
+
+
+def _too_large_hint(max_pixels: int) -> str:
+    return (
+        f"larger than kerascnn's cap of {max_pixels:,} pixels (width x height), which keeps "
+        f"a small file from taking gigabytes once decoded; resize it, or raise the cap with "
+        f"{settings.MAX_PIXELS_VARIABLE}=N"
+    )
 
 
 def read_image(path: str | Path, image_shape: tuple[int, int, int]) -> np.ndarray:
@@ -93,18 +152,23 @@ def read_image(path: str | Path, image_shape: tuple[int, int, int]) -> np.ndarra
     path = Path(path)
     if not path.is_file():
         raise DataError(f"No image file at '{path}'.")
+    max_pixels = settings.max_image_pixels()
     try:
-        image = to_image_shape(_decode(str(path)), tuple(image_shape))
+        image = to_image_shape(_decode(str(path), max_pixels), tuple(image_shape))
     except tf.errors.OpError as error:
+        if "IMAGE_TOO_LARGE" in error.message:
+            raise DataError(f"'{path}' is {_too_large_hint(max_pixels)}.") from None
         raise DataError(f"'{path}' is not an image this loader reads: {error.message}") from None
     return tf.cast(image, tf.float32).numpy()
 
 
 def find_unreadable(files: list[str]) -> list[str]:
-    """Decodes every file once; returns those that cannot be read or decoded."""
+    """Decodes every file once; returns those that cannot be read or decoded,
+    or are larger than `settings.max_image_pixels()`."""
+    max_pixels = settings.max_image_pixels()
     indexed = tf.data.Dataset.from_tensor_slices((files, tf.range(len(files))))
     decoded = indexed.map(
-        lambda path, index: (index, tf.shape(_decode(path))[0]),
+        lambda path, index: (index, tf.shape(_decode(path, max_pixels))[0]),
         num_parallel_calls=tf.data.AUTOTUNE,
     ).ignore_errors()
     readable = np.zeros(len(files), dtype=bool)
@@ -116,8 +180,10 @@ def find_unreadable(files: list[str]) -> list[str]:
 def examples_from_files(files, labels, image_shape) -> tf.data.Dataset:
     """Decoded `(uint8 image, label)` examples, converted to `image_shape`."""
 
+    max_pixels = settings.max_image_pixels()
+
     def load(path, label):
-        return to_image_shape(_decode(path), image_shape), label
+        return to_image_shape(_decode(path, max_pixels), image_shape), label
 
     dataset = tf.data.Dataset.from_tensor_slices((files, np.asarray(labels, np.int32)))
     return dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
@@ -170,9 +236,10 @@ def load_folder_splits(
         listed = ", ".join(sorted(unreadable)[:5]) + (" ..." if len(unreadable) > 5 else "")
         if on_bad_image == "error":
             raise DataError(
-                f"{len(unreadable)} image file(s) under '{root}' cannot be read or decoded: "
-                f"{listed}. Remove or replace them, or pass on_bad_image='skip' to leave "
-                "them out."
+                f"{len(unreadable)} image file(s) under '{root}' cannot be read or decoded, or "
+                f"have more than {settings.max_image_pixels():,} pixels: {listed}. Remove or "
+                "replace them, or leave them out with --on-bad-image skip "
+                "(on_bad_image='skip')."
             )
         warnings.warn(
             f"Skipped {len(unreadable)} unreadable image file(s) under '{root}': {listed}",
@@ -190,5 +257,5 @@ def load_folder_splits(
 
 def first_image_shape(files: list[str]) -> tuple[int, int, int]:
     """Shape of the first image, for folders whose size is not given."""
-    image = _decode(files[0])
+    image = _decode(files[0], settings.max_image_pixels())
     return tuple(int(d) for d in image.shape)

@@ -69,4 +69,13 @@ def load_artifact(path: str | Path) -> Artifact:
     >>> artifact = load_artifact("lenet5_export/model.int8.tflite")
     >>> artifact.predict_on_batch(images).argmax(-1)
     """
-    return Artifact(path)
+    try:
+        return Artifact(path)
+    except (ExportError, OSError):
+        raise
+    except Exception as error:  # unreadable metadata: a truncated or foreign file
+        reason = " ".join(str(error).split())[:300] or type(error).__name__
+        raise ExportError(
+            f"'{path}' is not a readable kerascnn export ({type(error).__name__}: {reason}); "
+            "export it again."
+        ) from error

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from kerascnn.errors import KerasCNNError
 
-class ExportError(RuntimeError):
+
+class ExportError(KerasCNNError, RuntimeError):
     """An export failed: a missing dependency, a converter failure, an
     unsupported layer or dtype, or an artifact that does not match Keras.
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import keras
 
 from kerascnn import atomic_files
+from kerascnn.errors import UsageError
 from kerascnn.export import graph, runtimes
 from kerascnn.export.calibration import representative_images, synthesized_images
 from kerascnn.export.metadata import LABELS_FILE, artifact_metadata, labels_text
@@ -28,7 +29,7 @@ def _names(values, allowed, what) -> tuple[str, ...]:
     values = tuple(dict.fromkeys(values))
     unknown = [v for v in values if v not in allowed]
     if unknown:
-        raise ValueError(
+        raise UsageError(
             f"Unknown {what} {', '.join(map(repr, unknown))}; use any of {', '.join(allowed)}. "
             f"Received: {what}={values}"
         )
@@ -101,9 +102,9 @@ def export_model(
     formats = _names(formats, FORMATS, "formats")
     quantize = _names(quantize, QUANTIZATIONS, "quantize")
     if not formats:
-        raise ValueError(f"Give at least one format of {', '.join(FORMATS)}. Received: formats=()")
+        raise UsageError(f"Give at least one format of {', '.join(FORMATS)}. Received: formats=()")
     if "tflite" not in formats and set(quantize) - {"int8"}:
-        raise ValueError(f"quantize={quantize} makes TFLite variants; add 'tflite' to formats.")
+        raise UsageError(f"quantize={quantize} makes TFLite variants; add 'tflite' to formats.")
     out_dir = Path(out_dir)
     atomic_files.check_output_directory(out_dir, force=force)
     graph.check_exportable(model)

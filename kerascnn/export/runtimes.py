@@ -94,7 +94,10 @@ class TFLiteRunner:
             raise ExportError(
                 "Running a TFLite model needs LiteRT: pip install ai-edge-litert."
             ) from error
-        self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        # From bytes: any file name works, UTF-8 or not.
+        self._interpreter = Interpreter(
+            model_content=Path(path).read_bytes(), num_threads=num_threads
+        )
         self._source = self._interpreter.get_input_details()[0]
         self._image_shape = tuple(int(d) for d in self._source["shape"][1:])
         self._batch = None
@@ -142,8 +145,9 @@ class ONNXRunner:
         options = onnxruntime.SessionOptions()
         if num_threads:
             options.intra_op_num_threads = num_threads
+        # From bytes: ONNX Runtime takes only UTF-8 file names.
         self._session = onnxruntime.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
+            Path(path).read_bytes(), options, providers=["CPUExecutionProvider"]
         )
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
@@ -154,11 +158,22 @@ def runner(path: str | Path):
     """The runner of an artifact, by its kind: SavedModel folder, `.tflite`, `.onnx`."""
     path = Path(path)
     if path.is_dir() and (path / "saved_model.pb").is_file():
-        return SavedModelRunner(path)
-    if path.suffix == ".tflite":
-        return TFLiteRunner(path)
-    if path.suffix == ".onnx":
-        return ONNXRunner(path)
-    raise ExportError(
-        f"'{path}' is not an exported artifact; give a SavedModel folder, a .tflite or a .onnx."
-    )
+        kind, runtime = SavedModelRunner, "TensorFlow"
+    elif path.suffix == ".tflite":
+        kind, runtime = TFLiteRunner, "LiteRT"
+    elif path.suffix == ".onnx":
+        kind, runtime = ONNXRunner, "ONNX Runtime"
+    else:
+        raise ExportError(
+            f"'{path}' is not an exported artifact; give a SavedModel folder, a .tflite or a .onnx."
+        )
+    try:
+        return kind(path)
+    except (ExportError, OSError):
+        raise
+    except Exception as error:  # the runtime's own complaint about the file
+        reason = " ".join(str(error).split())[:300] or type(error).__name__
+        raise ExportError(
+            f"{runtime} cannot open '{path}': {reason}. It may be truncated or not an "
+            "export; export it again."
+        ) from error

@@ -11,6 +11,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from kerascnn.errors import UsageError
 from kerascnn.inspection.maps import steps
 
 
@@ -30,7 +31,7 @@ def grad_cam(model: keras.Model, image, class_index: int | None = None, layer: s
     >>> heat, label = grad_cam(create_model("lenet5.mnist"), digit)
     """
     if keras.backend.backend() != "tensorflow":
-        raise ValueError(
+        raise UsageError(
             "grad_cam takes gradients with TensorFlow; run with KERAS_BACKEND=tensorflow. "
             f"Received backend: {keras.backend.backend()}"
         )

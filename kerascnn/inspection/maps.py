@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from kerascnn.errors import UsageError
 from kerascnn.layers import SumPooling2D, is_rectified_map
 
 CONV_LAYERS = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
@@ -49,7 +50,7 @@ def steps(model: keras.Model) -> list[Step]:
         elif isinstance(layer, POOL_LAYERS) and current is not None and current.pooled is None:
             found[-1] = current = Step(current.conv, current.rectified, layer.name)
     if not found:
-        raise ValueError(
+        raise UsageError(
             f"Model '{model.name}' has no RectifiedFeatureMap or ReLU layer with a 2D feature "
             "map, so it has no rectified feature maps to show. Use a kerascnn model or a "
             "functional model with ReLU layers (not activation='relu' inside Conv2D)."
@@ -85,7 +86,7 @@ def feature_maps(model: keras.Model, images, layers=None) -> dict[str, np.ndarra
     names = valid if layers is None else list(layers)
     unknown = [name for name in names if name not in valid]
     if unknown:
-        raise ValueError(
+        raise UsageError(
             f"Model '{model.name}' has no feature map named {', '.join(map(repr, unknown))}. "
             f"Valid layer names: {', '.join(valid)}"
         )

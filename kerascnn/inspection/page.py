@@ -12,6 +12,7 @@ import numpy as np
 from kerascnn import atomic_files
 from kerascnn.builder import ConvNet
 from kerascnn.builder import class_names as class_names_of
+from kerascnn.errors import UsageError
 from kerascnn.inspection import plots
 from kerascnn.inspection.gradcam import grad_cam
 from kerascnn.inspection.maps import feature_maps, filters, steps
@@ -41,7 +42,7 @@ def inspect_image(model: keras.Model, image, out_dir, *, top: int = 5, force: bo
     >>> inspect_image(create_model("lenet5.mnist"), digit, "inspect_out")["prediction"][0]
     """
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise ValueError(f"`top` must be a positive integer. Received: top={top!r}")
+        raise UsageError(f"`top` must be a positive integer. Received: top={top!r}")
     atomic_files.check_output_directory(out_dir, force=force)
     start = time.perf_counter()
     image = np.asarray(image, dtype="float32")

@@ -1,14 +1,24 @@
-"""Training and evaluation runs (imported on their own: they need TensorFlow)."""
+"""Training and evaluation runs.
 
-from kerascnn.training.config import TrainConfig
-from kerascnn.training.evaluation import EvaluationReport, evaluate
-from kerascnn.training.run import TrainingDiverged, TrainResult, train
+Names import lazily: `TrainConfig` (plain data) loads no TensorFlow, so the
+command line can describe its options before anything heavy loads.
+"""
 
-__all__ = [
-    "EvaluationReport",
-    "TrainConfig",
-    "TrainResult",
-    "TrainingDiverged",
-    "evaluate",
-    "train",
-]
+import importlib
+
+_EXPORTS = {
+    "EvaluationReport": "kerascnn.training.evaluation",
+    "evaluate": "kerascnn.training.evaluation",
+    "TrainConfig": "kerascnn.training.config",
+    "TrainResult": "kerascnn.training.run",
+    "train": "kerascnn.training.run",
+    "TrainingDiverged": "kerascnn.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'kerascnn.training' has no attribute {name!r}")

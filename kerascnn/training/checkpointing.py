@@ -11,6 +11,7 @@ from pathlib import Path
 import keras
 
 from kerascnn import atomic_files
+from kerascnn.errors import UsageError
 
 CHECKPOINT = "checkpoint.keras"
 STATE = "state.json"
@@ -108,13 +109,70 @@ def history_csv(history: list[dict]) -> str:
     return out.getvalue()
 
 
-def read_state(run_dir) -> dict | None:
-    """The state of a run folder's last completed epoch, or None."""
-    path = Path(run_dir) / STATE
+class RunStateError(UsageError):
+    """A run folder whose saved state cannot be resumed; nothing in it is changed."""
+
+
+def _refuse(run_dir: Path, problem: str) -> RunStateError:
+    return RunStateError(
+        f"'{run_dir}' cannot be resumed: {problem}. Its files are left as they are; start "
+        "the run again in a new folder (without --resume), or restore the run's own files."
+    )
+
+
+def _read_json(path: Path, run_dir: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as error:
+        raise _refuse(run_dir, f"{path.name} is not valid JSON ({error})") from None
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def read_state(run_dir, epochs: int | None = None) -> dict | None:
+    """The state of a run folder's last completed epoch, or None when it has
+    none, validated against the run's other files.
+
+    Args:
+        run_dir: The run folder.
+        epochs: The run's epoch count; a state past it is refused.
+
+    Raises:
+        RunStateError: `state.json` is not a state kerascnn wrote (schema,
+            ranges), or disagrees with `history.json` or the checkpoint.
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / STATE
     if not path.exists():
         return None
-    state = json.loads(path.read_text(encoding="utf-8"))
-    history_path = Path(run_dir) / HISTORY_JSON
-    history = json.loads(history_path.read_text(encoding="utf-8")) if history_path.exists() else []
-    state["history"] = [row for row in history if row["epoch"] <= state["epoch"]]
+    state = _read_json(path, run_dir)
+    if not isinstance(state, dict) or not {"epoch", "monitor", "best"} <= set(state):
+        raise _refuse(run_dir, f"{STATE} must be an object with epoch, monitor and best")
+    epoch, best = state["epoch"], state["best"]
+    if not _is_int(epoch) or epoch < 1:
+        raise _refuse(run_dir, f"{STATE} says epoch={epoch!r}, not a completed epoch (1 or more)")
+    if epochs is not None and epoch > epochs:
+        raise _refuse(
+            run_dir,
+            f"it completed {epoch} epochs but the run asks for {epochs}; give --epochs "
+            f"{epoch} or more to continue it",
+        )
+    if not isinstance(state["monitor"], str):
+        raise _refuse(run_dir, f"{STATE} says monitor={state['monitor']!r}, not a metric name")
+    if best is not None and (not isinstance(best, (int, float)) or not math.isfinite(best)):
+        raise _refuse(run_dir, f"{STATE} says best={best!r}, not a finite number")
+    if not (run_dir / CHECKPOINT).is_file():
+        raise _refuse(run_dir, f"{CHECKPOINT}, the model after epoch {epoch}, is missing")
+    history_path = run_dir / HISTORY_JSON
+    history = _read_json(history_path, run_dir) if history_path.exists() else None
+    if not isinstance(history, list) or not all(
+        isinstance(row, dict) and _is_int(row.get("epoch")) for row in history
+    ):
+        raise _refuse(run_dir, f"{HISTORY_JSON} must list one object with an epoch per epoch")
+    history = [row for row in history if row["epoch"] <= epoch]
+    if [row["epoch"] for row in history] != list(range(1, epoch + 1)):
+        raise _refuse(run_dir, f"{HISTORY_JSON} does not hold epochs 1 to {epoch}")
+    state["history"] = history
     return state

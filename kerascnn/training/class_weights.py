@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from kerascnn.errors import UsageError
+
 
 def class_counts(dataset, num_classes: int) -> np.ndarray:
     """How many examples of each class a `(images, labels)` dataset yields."""
@@ -30,7 +32,7 @@ def balanced_class_weights(counts) -> dict[int, float]:
     counts = np.asarray(counts, dtype=np.float64)
     if (counts == 0).any():
         empty = [int(i) for i in np.flatnonzero(counts == 0)]
-        raise ValueError(
+        raise UsageError(
             f"Class(es) {empty} have no training image, so they cannot be balanced; give "
             "every class images, or drop the class (--classes)."
         )

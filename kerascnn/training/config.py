@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from kerascnn.errors import UsageError
+
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("cosine", "constant")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 CLASS_WEIGHTS = ("balanced",)
+MONITORS = ("val_accuracy", "val_loss", "accuracy", "loss")
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,12 @@ class TrainConfig:
         def positive_int(name):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+                raise UsageError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
 
         def choice(name, choices):
             value = getattr(self, name)
             if value not in choices:
-                raise ValueError(
+                raise UsageError(
                     f"`{name}` must be one of {', '.join(choices)}. Received: {name}={value!r}"
                 )
 
@@ -76,17 +79,18 @@ class TrainConfig:
         choice("schedule", SCHEDULES)
         choice("precision", PRECISIONS)
         choice("strategy", STRATEGIES)
+        choice("monitor", MONITORS)
         if not self.learning_rate > 0:
-            raise ValueError(
+            raise UsageError(
                 f"`learning_rate` must be positive. Received: learning_rate={self.learning_rate!r}"
             )
         if not 0 <= self.warmup_epochs < self.epochs:
-            raise ValueError(
+            raise UsageError(
                 "`warmup_epochs` must be at least 0 and fewer than `epochs`. "
                 f"Received: warmup_epochs={self.warmup_epochs!r}, epochs={self.epochs}"
             )
         if self.weight_decay < 0:
-            raise ValueError(
+            raise UsageError(
                 f"`weight_decay` must be >= 0. Received: weight_decay={self.weight_decay!r}"
             )
         if self.cpu_replicas is not None:
@@ -94,12 +98,12 @@ class TrainConfig:
         if self.class_weight is not None:
             choice("class_weight", CLASS_WEIGHTS)
             if self.strategy == "multi_worker":
-                raise ValueError(
+                raise UsageError(
                     "`class_weight` is not supported with strategy='multi_worker'; use "
                     "'default' or 'mirrored'. Received: class_weight='balanced'"
                 )
         if self.seed is not None and self.jit_compile:
-            raise ValueError(
+            raise UsageError(
                 "`jit_compile=True` cannot be combined with `seed`: a seeded run uses "
                 "deterministic ops, which XLA does not provide. Drop one of them."
             )

@@ -8,6 +8,8 @@ import os
 
 import tensorflow as tf
 
+from kerascnn.errors import UsageError
+
 
 # A strategy owns process-wide state (devices, collectives): one per setting.
 @functools.cache
@@ -47,14 +49,14 @@ def make_strategy(name: str, cpu_replicas: int | None = None) -> tf.distribute.S
         return tf.distribute.MirroredStrategy(devices=devices)
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
-            raise ValueError(
+            raise UsageError(
                 "strategy='multi_worker' needs the TF_CONFIG environment variable listing "
                 "the workers and this process's task, e.g. "
                 '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
                 '"task": {"type": "worker", "index": 0}}.'
             )
         return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ValueError(f"Unknown strategy {name!r}; use 'default', 'mirrored' or 'multi_worker'.")
+    raise UsageError(f"Unknown strategy {name!r}; use 'default', 'mirrored' or 'multi_worker'.")
 
 
 def is_chief() -> bool:

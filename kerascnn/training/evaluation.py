@@ -9,6 +9,7 @@ import numpy as np
 
 from kerascnn.builder import class_names as class_names_of
 from kerascnn.builder import default_class_names
+from kerascnn.errors import UsageError
 
 
 def model_class_names(model) -> list[str]:
@@ -107,12 +108,12 @@ def evaluate(model: keras.Model, data, split: str = "test") -> EvaluationReport:
     n = data.num_classes
     names = model_class_names(model)
     if len(names) != n:
-        raise ValueError(
+        raise UsageError(
             f"The model predicts {len(names)} classes but {data.source} has {n}; "
             "evaluate it on data with the same classes."
         )
     if names != default_class_names(n) and names != list(data.class_names):
-        raise ValueError(
+        raise UsageError(
             f"The model predicts the classes {', '.join(names)} but {data.source} has "
             f"{', '.join(data.class_names)}; evaluate it on data with the same classes, in "
             "the same order (--classes picks and orders a data set's classes)."

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from kerascnn import __version__, atomic_files
 from kerascnn.builder import ConvNet, build_model, head_activation
+from kerascnn.errors import TrainingDiverged, UsageError
 from kerascnn.losses import classification_loss
 from kerascnn.spec import ConvNetSpec
 from kerascnn.training.checkpointing import (
@@ -36,10 +37,6 @@ from kerascnn.training.distributed_loop import fit_distributed
 RUN_FILE = "run.json"
 
 logger = logging.getLogger("kerascnn.training")
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the run stopped."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +144,7 @@ def _for_classes(model_or_spec, data):
     if isinstance(model_or_spec, keras.Model):
         outputs = int(model_or_spec.outputs[0].shape[-1])
         if outputs != len(names):
-            raise ValueError(
+            raise UsageError(
                 f"Model '{model_or_spec.name}' predicts {outputs} classes but {data.source} "
                 f"has {len(names)} ({', '.join(names)}); train a model built for "
                 f"{len(names)} classes, e.g. create_model(..., class_names={names}), or "
@@ -213,7 +210,7 @@ def train(
     model_or_spec = _for_classes(model_or_spec, data)
     strategy = make_strategy(config.strategy, config.cpu_replicas)
     chief = is_chief()
-    state = read_state(run_dir)
+    state = read_state(run_dir, config.epochs)
     if resume and state is None:
         raise FileNotFoundError(
             f"Nothing to resume in '{run_dir}': it has no completed epoch ({CHECKPOINT} and "

@@ -6,32 +6,31 @@
 >>> model = create_model("lenet5.mnist")               # trained on MNIST
 >>> model = create_model("lenet5.mnist", num_classes=5)  # fresh head, to fine-tune
 >>> model = create_model("mobilecnn_050", input_shape=(64, 64, 1), num_classes=2)
+
+Names import lazily: listing models loads no TensorFlow.
 """
 
-from kerascnn.zoo.catalog import (
-    ModelInfo,
-    create_model,
-    list_models,
-    load_preset,
-    model_info,
-    register_preset,
-    resolve_preset,
-    spec_of,
-)
-from kerascnn.zoo.presets import Preset, PresetIntegrityError
-from kerascnn.zoo.registry import ZooError, register_model
+import importlib
 
-__all__ = [
-    "ModelInfo",
-    "Preset",
-    "PresetIntegrityError",
-    "ZooError",
-    "create_model",
-    "list_models",
-    "load_preset",
-    "model_info",
-    "register_model",
-    "register_preset",
-    "resolve_preset",
-    "spec_of",
-]
+_EXPORTS = {
+    "ModelInfo": "kerascnn.zoo.catalog",
+    "create_model": "kerascnn.zoo.catalog",
+    "list_models": "kerascnn.zoo.catalog",
+    "load_preset": "kerascnn.zoo.catalog",
+    "model_info": "kerascnn.zoo.catalog",
+    "register_preset": "kerascnn.zoo.catalog",
+    "resolve_preset": "kerascnn.zoo.catalog",
+    "spec_of": "kerascnn.zoo.catalog",
+    "Preset": "kerascnn.zoo.presets",
+    "PresetIntegrityError": "kerascnn.zoo.presets",
+    "ZooError": "kerascnn.zoo.registry",
+    "register_model": "kerascnn.zoo.registry",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'kerascnn.zoo' has no attribute {name!r}")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
-
-from kerascnn.builder import build_model
 from kerascnn.spec import ConvNetSpec
 from kerascnn.zoo import presets as _presets
+
+if TYPE_CHECKING:  # Keras loads when a model is built, not to list names.
+    import keras
 from kerascnn.zoo.registry import (
     ZooError,
     get_entry,
@@ -158,6 +159,8 @@ def create_model(
         )
     if class_names is not None:
         num_classes = len(class_names)
+    from kerascnn.builder import build_model
+
     spec = get_entry(name).spec(input_shape, num_classes, **overrides)
     return build_model(spec, class_names=class_names)
 

@@ -30,14 +30,17 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import keras
-import numpy as np
+from typing import TYPE_CHECKING
 
 from kerascnn import atomic_files, settings
-from kerascnn.builder import ConvNet
 from kerascnn.spec import ConvNetSpec, SpecError
 from kerascnn.zoo.registry import ZooError, input_shape_of
+
+if TYPE_CHECKING:  # Keras and NumPy load when a model is built, not to list presets.
+    import keras
+    import numpy as np
+
+    from kerascnn.builder import ConvNet
 
 SPEC = "spec.json"
 WEIGHTS = "model.weights.h5"
@@ -316,6 +319,10 @@ def _is_hex(text: str) -> bool:
 
 
 def _build_safely(spec: ConvNetSpec, class_names, provenance: dict) -> ConvNet:
+    import keras
+
+    import kerascnn.builder  # noqa: F401  registers ConvNet
+
     # Through Keras' safe-mode deserializer, as a `.keras` file would be.
     config = {
         "module": "kerascnn.builder",
@@ -341,6 +348,8 @@ def adapt_kernel(kernel: np.ndarray, channels: int) -> np.ndarray:
     kernel is summed over the channels, so a gray image gives what the
     original gave for that image repeated as RGB.
     """
+    import numpy as np
+
     have = kernel.shape[2]
     if have == channels:
         return kernel
@@ -371,6 +380,8 @@ def build_from_preset(
         ones given, or "0", "1", ... for a fresh head given only a count)
         and its provenance: the preset's name and weights sha256.
     """
+    import keras
+
     if class_names is not None:
         class_names = [str(name) for name in class_names]
         if num_classes is not None and num_classes != len(class_names):

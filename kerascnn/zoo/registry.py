@@ -18,13 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 
+from kerascnn.errors import UsageError
 from kerascnn.spec import ConvNetSpec, SpecError
 
 ENTRY_POINT_GROUP = "kerascnn.zoo"
 logger = logging.getLogger("kerascnn.zoo")
 
 
-class ZooError(ValueError):
+class ZooError(UsageError):
     """A model or preset name, argument or file the zoo cannot use."""
 
 
