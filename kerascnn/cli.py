@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -613,9 +614,11 @@ def main(argv: list[str] | None = None) -> int:
     """Runs the `kerascnn` command; returns its exit status: 0 done, 2 a
     mistake or failure the user can fix (one line), 3 a run that diverged,
     1 an internal error (a bug: traceback), 130 interrupted."""
-    from kerascnn import native_logs
+    from kerascnn import native_logs, settings
 
     args = build_parser().parse_args(argv)
+    if args.verbose_logs:
+        os.environ[settings.VERBOSE_VARIABLE] = "1"
     with native_logs.filtered(enabled=not args.verbose_logs):
         try:
             return args.run(args)

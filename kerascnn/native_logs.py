@@ -18,14 +18,26 @@ import sys
 import threading
 
 # Native log lines: absl's pre-init notice, glog-style "I0000 00:00:17... file.cc:31] ..."
-# info and warning lines, and the CPU-feature notice's second line.
+# info and warning lines, the "no GPU here" error of a CPU-only machine, and
+# the CPU-feature notice's second line.
 _NOISE = re.compile(
     rb"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
     rb"|[IW]\d{4} \d\d:\d\d:[\d.]+\s+\d+ [\w.]+:\d+\] "
-    rb"|To enable the following instructions: .* rebuild TensorFlow)"
+    rb"|E\d{4} \d\d:\d\d:[\d.]+\s+\d+ cuda_platform\.cc:\d+\] failed call to cuInit"
+    rb"|To enable the following instructions: .* rebuild TensorFlow"
+    # LiteRT and its converter print these on every run, not through logging.
+    rb"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU\."
+    rb"|fully_quantize: \d+, inference_type: \d+, input_inference_type: )"
 )
 # A partial line that may still become a noise line waits for its newline.
-_MAYBE_NOISE = re.compile(rb"^(W(A(R(N(I(N(G(:.*)?)?)?)?)?)?)?|[IW]\d{0,4}( .*)?|To( .*)?)$")
+_NOISE_STARTS = (b"WARNING: All log", b"To enable the", b"INFO: Created", b"fully_quantize:")
+_GLOG_START = re.compile(rb"^[IWE]\d{0,4}( |$)")
+
+
+def _maybe_noise(partial: bytes) -> bool:
+    return bool(_GLOG_START.match(partial)) or any(
+        start.startswith(partial) or partial.startswith(start) for start in _NOISE_STARTS
+    )
 
 
 def _forward(read_fd: int, write_fd: int) -> None:
@@ -37,7 +49,7 @@ def _forward(read_fd: int, write_fd: int) -> None:
         pending += chunk
         *lines, pending = pending.split(b"\n")
         out = b"".join(line + b"\n" for line in lines if not _NOISE.match(line))
-        if pending and not _MAYBE_NOISE.match(pending):
+        if pending and not _maybe_noise(pending):
             out, pending = out + pending, b""
         if out:
             os.write(write_fd, out)

@@ -8,6 +8,7 @@ from pathlib import Path
 OFFLINE_VARIABLE = "KERASCNN_OFFLINE"
 HOME_VARIABLE = "KERASCNN_HOME"
 MAX_PIXELS_VARIABLE = "KERASCNN_MAX_IMAGE_PIXELS"
+VERBOSE_VARIABLE = "KERASCNN_VERBOSE"
 # 8192 x 8192: a 48-megapixel phone photo fits; a 20000 x 20000 PNG of a few
 # kilobytes, which would take gigabytes once decoded, does not.
 DEFAULT_MAX_IMAGE_PIXELS = 8192 * 8192
@@ -16,6 +17,13 @@ DEFAULT_MAX_IMAGE_PIXELS = 8192 * 8192
 def offline() -> bool:
     """True when `KERASCNN_OFFLINE` forbids network access (1, true, yes)."""
     return os.environ.get(OFFLINE_VARIABLE, "").strip().lower() in ("1", "true", "yes")
+
+
+def verbose() -> bool:
+    """True when `KERASCNN_VERBOSE` (1, true, yes; `kerascnn --verbose-logs`
+    sets it) asks for the logs and progress bars of the libraries kerascnn
+    drives (TFDS, TensorFlow), which are otherwise kept quiet."""
+    return os.environ.get(VERBOSE_VARIABLE, "").strip().lower() in ("1", "true", "yes")
 
 
 def home() -> Path:

@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import io
+import sys
 from pathlib import Path
 
 import tensorflow as tf
 
+from kerascnn import settings
 from kerascnn.data.dataset import DataError
 from kerascnn.settings import OFFLINE_VARIABLE, offline
+
+
+@contextlib.contextmanager
+def _quiet_tfds():
+    """TFDS' progress bars, prints and absl warnings off, unless
+    `settings.verbose()`: preparing a data set is one line of kerascnn's."""
+    if settings.verbose():
+        yield
+        return
+    import tensorflow_datasets as tfds
+    from absl import logging as absl_logging
+
+    verbosity = absl_logging.get_verbosity()
+    tfds.disable_progress_bar()
+    absl_logging.set_verbosity(absl_logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        tfds.enable_progress_bar()
+        absl_logging.set_verbosity(verbosity)
 
 
 def _builder(name: str, data_dir: str | None):
     import tensorflow_datasets as tfds
 
     try:
-        return tfds.builder(name, data_dir=data_dir)
+        with _quiet_tfds():
+            return tfds.builder(name, data_dir=data_dir)
     except tfds.core.registered.DatasetNotFoundError:
         names = tfds.list_builders(with_community_datasets=False)
         close = difflib.get_close_matches(name, names, n=3)
@@ -51,6 +77,7 @@ def _prepare(builder, data_dir: str | None, manual_dir: str | None) -> None:
     # Fashion-MNIST silently gets MNIST's pixels (same file names). Each data
     # set gets its own folder.
     download_dir = Path(data_dir or builder.data_dir_root) / "downloads" / builder.name
+    print(f"preparing tfds:{builder.name} (once) ...", file=sys.stderr, flush=True)
     try:
         builder.download_and_prepare(download_dir=str(download_dir), download_config=config)
     except Exception as error:  # TFDS raises many kinds; all mean "not prepared"
@@ -103,7 +130,8 @@ def load_tfds_splits(
     """
     builder = _builder(name, data_dir)
     image_key, label_key = _image_and_label_keys(builder)
-    _prepare(builder, data_dir, manual_dir)
+    with _quiet_tfds():
+        _prepare(builder, data_dir, manual_dir)
     available = {k: v.num_examples for k, v in builder.info.splits.items()}
     if "train" not in available:
         raise DataError(f"tfds:{name} has no train split (it has {', '.join(available)}).")

@@ -1,10 +1,12 @@
 """Atomic writes, refusals and the errors users meet."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -53,16 +55,25 @@ def test_a_model_never_called_exports(tmp_path):
     assert report.metadata["class_names"] == ["0", "1", "2"]
 
 
-def test_an_existing_folder_is_kept_without_force(tmp_path):
+def test_a_folder_of_the_users_is_never_replaced_even_with_force(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "mine.txt").write_text("keep me")
     with pytest.raises(FileExistsError, match="force"):
         export_model(_small_model(), out, formats="onnx", progress=False)
+    with pytest.raises(FileExistsError, match="did not write"):
+        export_model(_small_model(), out, formats="onnx", progress=False, force=True)
+    assert [p.name for p in out.iterdir()] == ["mine.txt"]
     assert (out / "mine.txt").read_text() == "keep me"
-    export_model(_small_model(), out, formats="onnx", progress=False, force=True)
-    assert not (out / "mine.txt").exists()
-    assert (out / "model.opset17.onnx").is_file()
+
+
+def test_force_replaces_a_folder_an_export_wrote(tmp_path):
+    out = tmp_path / "out"
+    export_model(_small_model(), out, formats="onnx", progress=False)
+    with pytest.raises(FileExistsError, match="force"):
+        export_model(_small_model(), out, formats="onnx", progress=False)
+    export_model(_small_model(), out, formats="onnx", opsets=(13,), progress=False, force=True)
+    assert (out / "model.opset13.onnx").is_file() and not (out / "model.opset17.onnx").exists()
 
 
 def test_an_artifact_over_tolerance_fails_and_writes_nothing(tmp_path, monkeypatch):
@@ -98,7 +109,10 @@ def test_a_killed_export_leaves_nothing_at_the_destination(tmp_path):
     time.sleep(0.1)
     assert not out.exists()
     leftovers = [p.name for p in tmp_path.iterdir()]
-    assert all(name.startswith(".out.") for name in leftovers), leftovers
+    assert leftovers and all(name.startswith(f".out.{process.pid}.") for name in leftovers)
+    # The next export of that folder removes what the killed one left.
+    export_model(_small_model(), out, formats="onnx", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
 def test_flex_ops_are_refused_by_name_unless_allowed(tmp_path):
@@ -150,3 +164,19 @@ def test_bad_format_and_quantize_names_are_refused(tmp_path):
         export_model(_small_model(), tmp_path / "out", formats="tflit")
     with pytest.raises(ValueError, match="Unknown quantize 'int4'"):
         export_model(_small_model(), tmp_path / "out", quantize="int4")
+
+
+def test_a_non_utf8_path_to_an_onnx_export_runs(lenet5_export, tmp_path, mnist_test):
+    from kerascnn.export import load_artifact
+
+    out, _ = lenet5_export
+    folder = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9"))  # Latin-1, not UTF-8
+    folder.mkdir()
+    shutil.copy(out / "model.opset17.onnx", folder / "model.onnx")
+    shutil.copy(out / "model.tflite", folder / "model.tflite")
+    images, _ = mnist_test
+    reference = load_artifact(out / "model.opset17.onnx").predict_on_batch(images[:8])
+    for name in ("model.onnx", "model.tflite"):
+        np.testing.assert_allclose(
+            load_artifact(folder / name).predict_on_batch(images[:8]), reference, atol=1e-5
+        )
