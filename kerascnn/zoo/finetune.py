@@ -232,5 +232,9 @@ def finetune(
         )
         recalibrate_batch_norm(model, data.train)
     set_trainable(model, "all")
-    atomic_files.save_model(model, run_dir / "final.keras")
+    # The model alone: the last stage's optimizer, built for the layers that
+    # stage trained, would not match the model with every layer trainable.
+    final = ConvNet.from_config(model.get_config())
+    final.set_weights(model.get_weights())
+    atomic_files.save_model(final, run_dir / "final.keras")
     return FinetuneResult(model=model, model_path=run_dir / "final.keras", stages=results)
