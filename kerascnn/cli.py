@@ -67,7 +67,8 @@ def _load_model(source: str, *, trust_saved_model: bool = False):
             "--trust-saved-model if you trust where it came from, or evaluate the .tflite or "
             ".onnx export (data, not code)."
         )
-    if path.suffix in (".tflite", ".onnx") or (path / "saved_model.pb").is_file():
+    exported = (path / "saved_model.pb").is_file() or (path / "micro.json").is_file()
+    if path.suffix in (".tflite", ".onnx") or exported:
         from kerascnn.export import load_artifact
 
         return load_artifact(path)
@@ -537,7 +538,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("model", metavar="MODEL")
     export.add_argument("--out", required=True, help="the folder to create")
     export.add_argument(
-        "--format", default="saved_model,tflite,onnx", help="comma-separated: %(default)s"
+        "--format",
+        default="saved_model,tflite,onnx",
+        help="comma-separated: %(default)s, and micro (microcontrollers, TFLite Micro)",
     )
     export.add_argument(
         "--quantize", help="comma-separated extra variants: float16, dynamic, int8, uint8"

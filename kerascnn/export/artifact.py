@@ -32,7 +32,9 @@ def read_metadata(path: str | Path) -> dict:
             p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props
         }
         return json.loads(props["kerascnn"])
-    asset = path / "assets" / METADATA_FILE
+    asset = path / "assets" / METADATA_FILE  # a SavedModel's
+    if not asset.is_file():
+        asset = path / METADATA_FILE  # a micro/ folder's
     if asset.is_file():
         return json.loads(asset.read_text(encoding="utf-8"))
     raise ExportError(f"'{path}' carries no kerascnn metadata; was it exported by kerascnn?")

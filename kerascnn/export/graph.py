@@ -83,6 +83,23 @@ def feature_maps_function(model: keras.Model) -> tf.types.experimental.GenericFu
     return feature_maps
 
 
+def predictions_and_maps_function(model: keras.Model) -> tf.types.experimental.GenericFunction:
+    """`image` -> {"predictions": ..., and every step's convolution, rectified
+    feature map and pooled map by layer name}: what `kerascnn.inspection`
+    shows, computed with the predictions in one pass."""
+    from kerascnn.inspection.maps import map_layer_names
+
+    names = map_layer_names(model)
+    outputs = {OUTPUT_NAME: model.outputs[0], **{n: model.get_layer(n).output for n in names}}
+    probe = keras.Model(model.input, outputs)
+
+    @tf.function(input_signature=input_signature(model))
+    def serve(image):
+        return probe(image, training=False)
+
+    return serve
+
+
 def frozen_module(model: keras.Model) -> tf.Module:
     """A `tf.Module` whose serving signature has the weights as constants.
 

@@ -14,8 +14,12 @@ import numpy as np
 
 from kerascnn.export.calibration import CALIBRATION_IMAGES
 from kerascnn.export.errors import ExportError
-from kerascnn.export.graph import input_signature, serving_function
-from kerascnn.export.metadata import INPUT_NAME
+from kerascnn.export.graph import (
+    input_signature,
+    predictions_and_maps_function,
+    serving_function,
+)
+from kerascnn.export.metadata import INPUT_NAME, OUTPUT_NAME
 
 DEFAULT_OPSET = 17
 BATCH_DIM = "batch"
@@ -31,13 +35,19 @@ def _import(name: str):
         ) from error
 
 
-def convert(model, *, opset: int = DEFAULT_OPSET):
-    """The `onnx.ModelProto` of a Keras model, batch dimension named `batch`."""
+def convert(model, *, opset: int = DEFAULT_OPSET, feature_maps: bool = False):
+    """The `onnx.ModelProto` of a Keras model, batch dimension named `batch`.
+
+    With `feature_maps`, every step's convolution, rectified feature map and
+    pooled map is an extra output named after its layer (as
+    `kerascnn.inspection.feature_maps` names them), beside `predictions`.
+    """
     tf2onnx = _import("tf2onnx")
     onnx = _import("onnx")
+    function = predictions_and_maps_function(model) if feature_maps else serving_function(model)
     try:
         proto, _ = tf2onnx.convert.from_function(
-            serving_function(model), input_signature=input_signature(model), opset=opset
+            function, input_signature=input_signature(model), opset=opset
         )
     except Exception as error:  # tf2onnx raises many types
         raise ExportError(
@@ -69,6 +79,37 @@ def convert(model, *, opset: int = DEFAULT_OPSET):
             f"The ONNX model of '{model.name}' fails onnx.checker: {error}"
         ) from error
     return proto
+
+
+def check_feature_maps(path: Path, model, images: np.ndarray, tolerance: float) -> float:
+    """Compares the map outputs of an ONNX export, run by ONNX Runtime, with
+    `kerascnn.inspection.feature_maps`; returns the largest difference
+    relative to each map's largest value.
+
+    Raises:
+        ExportError: a map differs by more than `tolerance`.
+    """
+    from kerascnn.inspection import feature_maps
+
+    runtime = _import("onnxruntime")
+    session = runtime.InferenceSession(path.read_bytes(), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs() if o.name != OUTPUT_NAME]
+    served = dict(zip(names, session.run(names, {INPUT_NAME: images}), strict=True))
+    expected = feature_maps(model, images)
+    if sorted(served) != sorted(expected):
+        raise ExportError(
+            f"'{path.name}' serves the maps {sorted(served)}, not {sorted(expected)}."
+        )
+    worst = 0.0
+    for name, reference in expected.items():
+        scale = max(float(np.abs(reference).max()), 1.0)
+        worst = max(worst, float(np.abs(served[name] - reference).max()) / scale)
+    if worst > tolerance:
+        raise ExportError(
+            f"The feature maps of '{path.name}' differ from kerascnn.inspection's by up to "
+            f"{worst:.2e} of their largest value (tolerance {tolerance:.0e})."
+        )
+    return worst
 
 
 def set_metadata(proto, metadata: dict) -> None:

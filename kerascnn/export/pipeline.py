@@ -16,8 +16,11 @@ from kerascnn.export.metadata import LABELS_FILE, artifact_metadata, labels_text
 from kerascnn.export.report import ArtifactReport, ExportReport, Progress
 
 FORMATS = ("saved_model", "tflite", "onnx")
+# Formats on request only: `micro` (microcontrollers, TFLite Micro).
+EXTRA_FORMATS = ("micro",)
 QUANTIZATIONS = ("float16", "dynamic", "int8", "uint8")
 VERIFY_IMAGES = 256
+MAP_CHECK_IMAGES = 32
 REPORT_FILE = "report.json"
 
 
@@ -82,7 +85,10 @@ def export_model(
         verify: Run every artifact in its runtime and compare with Keras.
         opsets: ONNX opsets, one `.onnx` file each.
         allow_flex: Let TFLite use Select TF (Flex) ops.
-        feature_maps: Add a `feature_maps` signature to the SavedModel.
+        feature_maps: Serve the feature maps too: a `feature_maps` signature in
+            the SavedModel (the rectified maps), and extra ONNX outputs (every
+            step's convolution, rectified and pooled map, checked against
+            `kerascnn.inspection`), which the web page in `export/web/` draws.
         source: Recorded as the artifact's source (a preset or file name).
         tolerance: Largest difference allowed for float artifacts, absolute for
             outputs within [-1, 1] (probabilities), relative to the largest
@@ -99,7 +105,7 @@ def export_model(
     ...                       quantize="int8", representative_data=images)
     >>> print(report)
     """
-    formats = _names(formats, FORMATS, "formats")
+    formats = _names(formats, FORMATS + EXTRA_FORMATS, "formats")
     quantize = _names(quantize, QUANTIZATIONS, "quantize")
     if not formats:
         raise UsageError(f"Give at least one format of {', '.join(FORMATS)}. Received: formats=()")
@@ -110,6 +116,13 @@ def export_model(
     graph.check_exportable(model)
     input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     metadata = artifact_metadata(model, source=source)
+    if feature_maps:
+        from kerascnn.inspection.maps import steps as map_steps
+
+        # The conv -> rectified -> pooled steps, in order, for apps that draw them.
+        metadata["feature_maps"] = [
+            {"conv": s.conv, "rectified": s.rectified, "pooled": s.pooled} for s in map_steps(model)
+        ]
 
     samples = None
     if representative_data is not None:
@@ -125,12 +138,15 @@ def export_model(
     if "tflite" in formats:
         plan.append(("tflite", "float32"))
         plan += [("tflite", q) for q in quantize]
+    if "micro" in formats:
+        plan.append(("micro", "int8"))
     if "onnx" in formats:
         for opset in opsets:
             plan.append(("onnx", f"opset{int(opset)}"))
             if "int8" in quantize:
                 plan.append(("onnx", f"opset{int(opset)}-int8"))
-    steps = Progress(len(plan) * (2 if verify else 1), enabled=progress)
+    map_checks = sum(fmt == "onnx" and not _quantized(v) for fmt, v in plan) if feature_maps else 0
+    steps = Progress(len(plan) * (2 if verify else 1) + verify * map_checks, enabled=progress)
     report = ExportReport(str(out_dir), metadata, int(model.count_params()))
 
     with atomic_files.directory(out_dir) as tmp, tempfile.TemporaryDirectory() as scratch:
@@ -166,7 +182,19 @@ def export_model(
                         tolerance=tolerance,
                         agreement=min_agreement,
                     )
+                if feature_maps and fmt == "onnx" and not _quantized(variant):
+                    from kerascnn.export import onnx as onnx_export
+
+                    with steps.step(f"{fmt} {variant}: feature maps against kerascnn.inspection"):
+                        onnx_export.check_feature_maps(
+                            path, model, check_images[:MAP_CHECK_IMAGES], tolerance
+                        )
                 artifact.verify_time_s = time.perf_counter() - start
+                if fmt == "micro":
+                    from kerascnn.export import micro
+
+                    artifact.micro["parity"] = artifact.parity.to_dict()
+                    micro.write_figures(path, artifact.micro)
             report.artifacts.append(artifact)
         # The class names beside the artifacts, one a line, for any app.
         atomic_files.write_text(tmp / LABELS_FILE, labels_text(metadata))
@@ -188,8 +216,8 @@ def _quantized(variant: str) -> bool:
 
 
 def _file_name(fmt: str, variant: str) -> str:
-    if fmt == "saved_model":
-        return "saved_model"
+    if fmt in ("saved_model", "micro"):
+        return fmt
     if fmt == "tflite":
         return "model.tflite" if variant == "float32" else f"model.{variant}.tflite"
     return f"model.{variant}.onnx"
@@ -201,7 +229,7 @@ def _write(model, artifact, tmp, metadata, samples, scratch, *, allow_flex, feat
         from kerascnn.export.saved_model import write_saved_model
 
         write_saved_model(model, path, metadata, feature_maps=feature_maps)
-    elif fmt == "tflite":
+    elif fmt in ("tflite", "micro"):
         from kerascnn.export import tflite
 
         # One frozen graph, written with the first variant, serves them all.
@@ -213,9 +241,14 @@ def _write(model, artifact, tmp, metadata, samples, scratch, *, allow_flex, feat
             variant,
             name=model.name,
             representative=samples,
-            allow_flex=allow_flex,
+            allow_flex=allow_flex and fmt == "tflite",
         )
         artifact.ops = tflite.op_names(flatbuffer)
+        if fmt == "micro":
+            from kerascnn.export import micro
+
+            artifact.micro = micro.write_micro(flatbuffer, artifact.ops, path, metadata)
+            return
         artifact.gpu_delegate_unsupported = tflite.gpu_unsupported(artifact.ops)
         path.write_bytes(tflite.with_associated_files(flatbuffer, metadata))
     else:
@@ -225,7 +258,7 @@ def _write(model, artifact, tmp, metadata, samples, scratch, *, allow_flex, feat
         if variant.endswith("-int8"):
             proto = onnx_export.quantize_int8(tmp / _file_name("onnx", f"opset{opset}"), samples)
         else:
-            proto = onnx_export.convert(model, opset=opset)
+            proto = onnx_export.convert(model, opset=opset, feature_maps=feature_maps)
         onnx_export.set_metadata(proto, metadata)
         path.write_bytes(proto.SerializeToString())
         artifact.ops = sorted({node.op_type for node in proto.graph.node})

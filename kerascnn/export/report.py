@@ -23,6 +23,7 @@ class ArtifactReport:
             the CPU (empty: the whole model runs on the GPU delegate).
         export_time_s: Conversion and writing, verification excluded.
         verify_time_s: Running it in its runtime and comparing with Keras.
+        micro: For the micro format: `flash_bytes` and `arena_bytes`.
     """
 
     format: str
@@ -34,6 +35,7 @@ class ArtifactReport:
     gpu_delegate_unsupported: list | None = None
     export_time_s: float = 0.0
     verify_time_s: float = 0.0
+    micro: dict | None = None
 
     @property
     def gpu_delegate_compatible(self) -> bool | None:
@@ -53,6 +55,7 @@ class ArtifactReport:
             "gpu_delegate_unsupported": self.gpu_delegate_unsupported,
             "export_time_s": round(self.export_time_s, 3),
             "verify_time_s": round(self.verify_time_s, 3),
+            **({"micro": self.micro} if self.micro else {}),
         }
 
 
@@ -102,6 +105,12 @@ class ExportReport:
             lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
             if k == 0:
                 lines.append("  ".join("-" * width for width in widths))
+        for a in self.artifacts:
+            if a.micro:
+                lines.append(
+                    f"{a.path}: {a.micro['flash_bytes']:,} bytes of flash, a tensor arena of "
+                    f"{a.micro['arena_bytes']:,} bytes (TFLite Micro)"
+                )
         return "\n".join(lines)
 
 

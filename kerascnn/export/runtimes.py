@@ -157,7 +157,11 @@ class ONNXRunner:
 def runner(path: str | Path):
     """The runner of an artifact, by its kind: SavedModel folder, `.tflite`, `.onnx`."""
     path = Path(path)
-    if path.is_dir() and (path / "saved_model.pb").is_file():
+    if path.is_dir() and (path / "micro.json").is_file():
+        from kerascnn.export.micro import MicroRunner
+
+        kind, runtime = MicroRunner, "TFLite Micro"
+    elif path.is_dir() and (path / "saved_model.pb").is_file():
         kind, runtime = SavedModelRunner, "TensorFlow"
     elif path.suffix == ".tflite":
         kind, runtime = TFLiteRunner, "LiteRT"

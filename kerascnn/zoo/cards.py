@@ -20,6 +20,7 @@ from pathlib import Path
 from kerascnn import atomic_files
 
 TRANSFER = "transfer.json"
+MICRO = "micro.json"
 
 _INDEX_HEADER = """# The zoo
 
@@ -102,7 +103,27 @@ def _transfer_section(transfer: dict) -> list[str]:
     return lines
 
 
-def render_card(metadata: dict, transfer: dict | None = None) -> str:
+def _micro_section(micro: dict) -> list[str]:
+    return [
+        "## On a microcontroller",
+        "",
+        f"Exported with `--format micro` (int8 in and out, calibrated on training images): "
+        f"**{micro['flash_bytes']:,} bytes of flash** and a **tensor arena of "
+        f"{micro['arena_bytes']:,} bytes**, the smallest TFLite Micro sets it up in. In "
+        f"TFLite Micro's own interpreter it classifies {_percent(micro['test_accuracy'])} of "
+        f"{micro['test_examples']:,} test images ({_percent(micro['keras_test_accuracy'])} in "
+        f"Keras on the same images). Operators: {', '.join(micro['ops'])}.",
+        "",
+        "Measured with:",
+        "",
+        "```",
+        micro["command"],
+        "```",
+        "",
+    ]
+
+
+def render_card(metadata: dict, transfer: dict | None = None, micro: dict | None = None) -> str:
     """A preset's model card (markdown)."""
     m = metadata
     training = m["training"]
@@ -161,6 +182,8 @@ def render_card(metadata: dict, transfer: dict | None = None) -> str:
     ]
     if transfer:
         lines += _transfer_section(transfer)
+    if micro:
+        lines += _micro_section(micro)
     lines += ["## Limitations", "", m["limitations"], ""]
     return "\n".join(lines)
 
@@ -194,13 +217,15 @@ def expected_cards(cards_dir: str | Path, presets_dir: str | Path | None = None)
     for name, folder in packaged_presets(presets_dir or PACKAGED_DIR).items():
         metadata = read_preset(folder).metadata
         all_metadata.append(metadata)
-        transfer_path = cards_dir / name / TRANSFER
-        transfer = (
-            json.loads(transfer_path.read_text(encoding="utf-8"))
-            if transfer_path.is_file()
-            else None
+        measured = {}
+        for kind in (TRANSFER, MICRO):
+            path = cards_dir / name / kind
+            measured[kind] = (
+                json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+            )
+        texts[cards_dir / name / "README.md"] = render_card(
+            metadata, measured[TRANSFER], measured[MICRO]
         )
-        texts[cards_dir / name / "README.md"] = render_card(metadata, transfer)
         texts[cards_dir / name / "recipe.sh"] = render_recipe(metadata)
     texts[cards_dir / "README.md"] = render_index(all_metadata)
     return texts
