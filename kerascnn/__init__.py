@@ -14,6 +14,8 @@ import importlib.abc
 import importlib.util
 import sys
 
+from kerascnn._lazy import lazy_getattr
+
 __version__ = "0.1.0"
 
 # Public name -> the module that defines it; imported on first access.
@@ -36,14 +38,13 @@ _EXPORTS = {
 _KERAS_CLASSES = ("kerascnn.layers", "kerascnn.builder", "kerascnn.losses")
 
 __all__ = sorted([*_EXPORTS, "layers"])
+_exported = lazy_getattr(__name__, _EXPORTS)
 
 
 def __getattr__(name):
     if name == "layers":
         return importlib.import_module("kerascnn.layers")
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'kerascnn' has no attribute {name!r}")
+    return _exported(name)
 
 
 def _register_keras_classes() -> None:

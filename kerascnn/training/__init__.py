@@ -4,7 +4,7 @@ Names import lazily: `TrainConfig` (plain data) loads no TensorFlow, so the
 command line can describe its options before anything heavy loads.
 """
 
-import importlib
+from kerascnn._lazy import lazy_getattr
 
 _EXPORTS = {
     "EvaluationReport": "kerascnn.training.evaluation",
@@ -18,7 +18,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'kerascnn.training' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -10,7 +10,7 @@
 Names import lazily: listing models loads no TensorFlow.
 """
 
-import importlib
+from kerascnn._lazy import lazy_getattr
 
 _EXPORTS = {
     "ModelInfo": "kerascnn.zoo.catalog",
@@ -30,7 +30,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'kerascnn.zoo' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
