@@ -243,7 +243,14 @@ def train(
 
     with strategy.scope():
         if state is not None:
-            model = keras.saving.load_model(run_dir / CHECKPOINT, compile=True)
+            try:
+                model = keras.saving.load_model(run_dir / CHECKPOINT, compile=True)
+            except Exception as error:  # the run folder's file, whatever it now holds
+                raise UsageError(
+                    f"'{run_dir / CHECKPOINT}' cannot be loaded ({type(error).__name__}), so "
+                    f"'{run_dir}' cannot be resumed. Its files are left as they are; start the "
+                    "run again in a new folder."
+                ) from error
             initial_epoch, history, best = state["epoch"], state["history"], state["best"]
         else:
             model = _new_model(model_or_spec, config.precision, data.class_names)
