@@ -18,11 +18,13 @@ from image_input import load_image, run_command_line, top_k
 
 def classify(model_path: str, image_path: str, k: int = 5) -> list:
     """[(class name, probability), ...] for one image, best first."""
-    session = onnxruntime.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+    with open(model_path, "rb") as f:  # bytes: any file name, UTF-8 or not
+        session = onnxruntime.InferenceSession(f.read(), providers=["CPUExecutionProvider"])
     metadata = json.loads(session.get_modelmeta().custom_metadata_map["kerascnn"])
     pixels = load_image(image_path, metadata["preprocessing"])
     name = session.get_inputs()[0].name
-    output = session.run(None, {name: pixels})[0][0]
+    # By name: an export made with --feature-maps has more outputs than this one.
+    output = session.run([metadata["output"]["name"]], {name: pixels})[0][0]
     return top_k(output, metadata["class_names"], k)
 
 

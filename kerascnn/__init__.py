@@ -16,6 +16,11 @@ import sys
 
 from kerascnn._lazy import lazy_getattr
 
+# NOTE: imported now, not lazily: the function `describe` shares its
+# module's name, and importing the module later would bind the module over
+# it. The module loads no Keras.
+from kerascnn.describe import ModelDescription, describe
+
 __version__ = "0.1.0"
 
 # Public name -> the module that defines it; imported on first access.
@@ -28,8 +33,6 @@ _EXPORTS = {
     "ConvNet": "kerascnn.builder",
     "build_model": "kerascnn.builder",
     "FeatureMapStatistics": "kerascnn.callbacks",
-    "ModelDescription": "kerascnn.describe",
-    "describe": "kerascnn.describe",
     "SparseBinaryCrossentropy": "kerascnn.losses",
     "KerasCNNError": "kerascnn.errors",
     "UsageError": "kerascnn.errors",
@@ -37,7 +40,22 @@ _EXPORTS = {
 # What Keras must know to deserialize kerascnn models.
 _KERAS_CLASSES = ("kerascnn.layers", "kerascnn.builder", "kerascnn.losses")
 
-__all__ = sorted([*_EXPORTS, "layers"])
+__all__ = [
+    "ConvBlockSpec",
+    "ConvNet",
+    "ConvNetSpec",
+    "FeatureMapStatistics",
+    "HeadSpec",
+    "InputSpec",
+    "KerasCNNError",
+    "ModelDescription",
+    "SparseBinaryCrossentropy",
+    "SpecError",
+    "UsageError",
+    "build_model",
+    "describe",
+    "layers",
+]
 _exported = lazy_getattr(__name__, _EXPORTS)
 
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 import math
 import textwrap
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
-import keras
-
-from kerascnn.builder import build_model
 from kerascnn.errors import UsageError
 from kerascnn.spec import ConvNetSpec
+
+# NOTE: Keras loads inside the functions: `import kerascnn` binds `describe`
+# (the function, over this module's name) at once, and must stay light.
+if TYPE_CHECKING:
+    import keras
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ def _shape(shape) -> str:
 
 def _macs(layer, input_shape, output_shape) -> int:
     """Multiply-accumulates of one layer for one image (0 for no MAC layers)."""
+    import keras
+
     out = output_shape[1:]
     if any(d is None for d in out):
         return 0
@@ -149,6 +154,8 @@ def _macs(layer, input_shape, output_shape) -> int:
 
 
 def _layer_rows(model: keras.Model) -> list[tuple[LayerCost, keras.layers.Layer, tuple]]:
+    import keras
+
     rows = []
     for layer in model.layers:
         if isinstance(layer, keras.Model):
@@ -170,6 +177,8 @@ def _layer_rows(model: keras.Model) -> list[tuple[LayerCost, keras.layers.Layer,
 
 
 def _dense_comparison(rows, input_shape) -> DenseComparison | None:
+    import keras
+
     for cost, layer, _ in rows:
         if isinstance(layer, (keras.layers.Conv2D, keras.layers.SeparableConv2D)):
             if any(d is None for d in (*input_shape, *cost.output_shape)):
@@ -202,6 +211,10 @@ def describe(spec_or_model: ConvNetSpec | dict | keras.Model) -> ModelDescriptio
     Example:
     >>> print(describe(ConvNetSpec(blocks=[{"filters": 6, "kernel_size": 5}])))
     """
+    import keras
+
+    from kerascnn.builder import build_model
+
     if isinstance(spec_or_model, (ConvNetSpec, dict)):
         model = build_model(spec_or_model)
     elif isinstance(spec_or_model, keras.Model):

@@ -66,9 +66,11 @@ def test_runner_classifies_real_mnist_digits(runner, artifact, lenet5_export, di
     assert all(0.5 < probability <= 1.0 for _, probability in answers)
 
 
-def test_the_blocker_blocks(blocker):
+@pytest.mark.parametrize("module", BLOCKED)
+def test_the_blocker_blocks(blocker, module, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(blocker)}
     result = subprocess.run(
-        [sys.executable, "-c", "import kerascnn"], capture_output=True, text=True, env=env
-    )
+        [sys.executable, "-c", f"import {module}"],
+        capture_output=True, text=True, env=env, cwd=tmp_path,
+    )  # fmt: skip
     assert result.returncode != 0 and "must not be needed" in result.stderr

@@ -81,8 +81,9 @@ def test_balanced_weights_reach_the_loss(two_class_folder, tmp_path):
     data = _data(two_class_folder, validation_split=0.0)
     config = TrainConfig(epochs=1, learning_rate=1e-9, seed=0, class_weight="balanced")
     model = build_model({**SMALL_SPEC, "head": {"num_classes": 2}})
-    images = np.concatenate([x.numpy() for x, _ in data.train.take(100)])
-    labels = np.concatenate([y.numpy() for _, y in data.train.take(100)])
+    batches = list(data.train)  # one pass: the split reshuffles on every pass
+    images = np.concatenate([x.numpy() for x, _ in batches])
+    labels = np.concatenate([y.numpy() for _, y in batches])
     p = keras.ops.convert_to_numpy(model(images, training=False))
     weights = np.where(labels == 0, 16 / (2 * 12), 16 / (2 * 4))
     expected = np.sum(weights * -np.log(p[np.arange(len(labels)), labels])) / len(labels)

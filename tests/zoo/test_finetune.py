@@ -214,7 +214,9 @@ def test_cli_scratch_trains_fresh_weights_not_the_presets(tfds_data_dir, tmp_pat
     common = (
         "--data", "tfds:fashion_mnist", "--data-dir", tfds_data_dir, "--per-class", "5",
         "--classes", "Sandal,Sneaker,Bag", "--max-examples", "3000", "--validation-split", "0",
-        "--seed", "0", "--verbose", "0",
+        # Not seed 0: lenet5.mnist was trained from seed 0's initial weights,
+        # which a fresh start with seed 0 would share.
+        "--seed", "1", "--verbose", "0",
     )  # fmt: skip
     for recipe in ("scratch", "linear_probe"):
         result = run_kerascnn(
@@ -231,7 +233,7 @@ def test_cli_scratch_trains_fresh_weights_not_the_presets(tfds_data_dir, tmp_pat
     np.testing.assert_array_equal(probe_kernel, preset)
     assert probe.provenance["preset"] == "lenet5.mnist"
     scratch, scratch_kernel = first_kernel("scratch")
-    # 30 short epochs from a fresh start leave a kernel unrelated to the preset's.
-    assert abs(np.corrcoef(scratch_kernel, preset)[0, 1]) < 0.3
+    # 30 short epochs from a fresh start leave a kernel far from the preset's.
+    assert np.linalg.norm(scratch_kernel - preset) > 0.5 * np.linalg.norm(preset)
     assert scratch.provenance == {"recipe": "scratch"}
     assert scratch.class_names == ["Sandal", "Sneaker", "Bag"]
