@@ -23,7 +23,7 @@ OPSETS = range(13, 19)
 
 
 def _read_spec(source: str):
-    from kerascnn.spec import ConvNetSpec
+    from kerascnn.spec import ConvNetSpec, SpecError
 
     if source == "-":
         return ConvNetSpec.from_json(sys.stdin.read())
@@ -33,7 +33,10 @@ def _read_spec(source: str):
             f"No spec file at '{source}'; give the path of a spec JSON file, "
             "or '-' for standard input."
         )
-    return ConvNetSpec.from_json(path.read_text(encoding="utf-8"))
+    try:
+        return ConvNetSpec.from_json(path.read_text(encoding="utf-8"))
+    except SpecError as error:
+        raise SpecError(f"{source}: {error.where}", error.reason) from None
 
 
 def _load_keras_file(path: Path):
