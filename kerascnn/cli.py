@@ -47,7 +47,8 @@ def _load_keras_file(path: Path):
     try:
         return keras.saving.load_model(path)
     except Exception as error:  # the file is the user's input, whatever it holds
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        # Keras appends the whole config it could not load: the start says why.
+        reason = " ".join(str(error).split()).split(" Full object config")[0][:300]
         raise UsageError(
             f"'{path}' cannot be loaded as a Keras model ({type(error).__name__}: {reason}); "
             "give a .keras file saved by Keras 3."
@@ -613,7 +614,9 @@ def _one_line(error: BaseException) -> str:
         where = f": {error.filename}" if error.filename else ""
         return f"{error.strerror}{where}"
     text = " ".join(str(error).split()) or type(error).__name__
-    return text if isinstance(error, KerasCNNError) else f"{type(error).__name__}: {text}"
+    # kerascnn's own errors, and the OS errors it raises with a message, say it all.
+    own = isinstance(error, (KerasCNNError, OSError))
+    return text if own else f"{type(error).__name__}: {text}"
 
 
 def main(argv: list[str] | None = None) -> int:
