@@ -59,6 +59,12 @@ def convert(model, *, opset: int = DEFAULT_OPSET, feature_maps: bool = False):
         dims = value.type.tensor_type.shape.dim
         if dims and not dims[0].HasField("dim_value"):
             dims[0].dim_param = BATCH_DIM
+    # `predictions` first: an app that takes the first output gets the
+    # classes, feature maps or not (tf2onnx orders the outputs by name).
+    outputs = sorted(proto.graph.output, key=lambda value: value.name != OUTPUT_NAME)
+    outputs = [type(value).FromString(value.SerializeToString()) for value in outputs]
+    del proto.graph.output[:]
+    proto.graph.output.extend(outputs)
     unconverted = sorted(
         {
             node.op_type
