@@ -1,4 +1,4 @@
-"""Imports Keras without loading matplotlib.
+"""Keras, imported without loading matplotlib.
 
 Keras' `keras.visualization.plot_image_gallery` module runs
 `import matplotlib.pyplot` when Keras is imported if matplotlib is installed
@@ -39,11 +39,3 @@ def matplotlib_hidden():
     gallery = sys.modules.get(_GALLERY)
     if gallery is not None and getattr(gallery, "plt", False) is None:
         gallery.plt = _LazyPyplot()
-
-
-def import_keras_without_matplotlib() -> None:
-    """Imports Keras; does nothing if Keras or matplotlib is already loaded."""
-    if "keras" in sys.modules:
-        return
-    with matplotlib_hidden():
-        import keras  # noqa: F401

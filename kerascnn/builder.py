@@ -143,14 +143,6 @@ class LayerRoles:
     fully_connected: tuple[str, ...]
     rectified_maps: tuple[str, ...]
 
-    def to_dict(self) -> dict:
-        return {
-            "first_conv": self.first_conv,
-            "classifier": self.classifier,
-            "fully_connected": list(self.fully_connected),
-            "rectified_maps": list(self.rectified_maps),
-        }
-
 
 def default_class_names(count: int) -> list[str]:
     """ "0", "1", ...: the names of classes nobody named."""

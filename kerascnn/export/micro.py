@@ -305,13 +305,16 @@ class MicroRunner:
         self._output = self._interpreter.get_output_details(0)
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
-        in_scale, in_zero = _quantization(self._input)
-        out_scale, out_zero = _quantization(self._output)
+        from kerascnn.export.runtimes import dequantize, quantize
+
+        # In LiteRT's form, which quantize/dequantize read.
+        source, target = (
+            {"dtype": detail["dtype"], "quantization": _quantization(detail)}
+            for detail in (self._input, self._output)
+        )
         outputs = []
         for image in np.asarray(images, dtype="float32"):
-            q = np.clip(np.round(image / in_scale + in_zero), -128, 127).astype(np.int8)
-            self._interpreter.set_input(q[None], 0)
+            self._interpreter.set_input(quantize(image[None], source), 0)
             self._interpreter.invoke()
-            raw = self._interpreter.get_output(0)[0].astype("float32")
-            outputs.append((raw - out_zero) * out_scale)
+            outputs.append(dequantize(self._interpreter.get_output(0), target)[0])
         return np.stack(outputs)

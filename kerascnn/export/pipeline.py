@@ -149,6 +149,8 @@ def export_model(
     steps = Progress(len(plan) * (2 if verify else 1) + verify * map_checks, enabled=progress)
     report = ExportReport(str(out_dir), metadata, int(model.count_params()))
 
+    # TFLite flatbuffers by variant: `tflite` int8 and `micro` share one.
+    flatbuffers = {}
     with atomic_files.directory(out_dir) as tmp, tempfile.TemporaryDirectory() as scratch:
         atomic_files.mark_output(tmp)
         for fmt, variant in plan:
@@ -166,6 +168,7 @@ def export_model(
                     Path(scratch),
                     allow_flex=allow_flex,
                     feature_maps=feature_maps,
+                    flatbuffers=flatbuffers,
                 )
             artifact.export_time_s = time.perf_counter() - start
             artifact.size_bytes = _disk_size(path)
@@ -223,7 +226,9 @@ def _file_name(fmt: str, variant: str) -> str:
     return f"model.{variant}.onnx"
 
 
-def _write(model, artifact, tmp, metadata, samples, scratch, *, allow_flex, feature_maps):
+def _write(
+    model, artifact, tmp, metadata, samples, scratch, *, allow_flex, feature_maps, flatbuffers
+):
     fmt, variant, path = artifact.format, artifact.variant, tmp / artifact.path
     if fmt == "saved_model":
         from kerascnn.export.saved_model import write_saved_model
@@ -236,13 +241,12 @@ def _write(model, artifact, tmp, metadata, samples, scratch, *, allow_flex, feat
         frozen = scratch / "tflite_frozen"
         if not frozen.exists():
             tflite.save_frozen(model, frozen)
-        flatbuffer = tflite.convert(
-            frozen,
-            variant,
-            name=model.name,
-            representative=samples,
-            allow_flex=allow_flex and fmt == "tflite",
-        )
+        flex = allow_flex and fmt == "tflite"  # TFLite Micro has no Flex ops
+        if (variant, flex) not in flatbuffers:
+            flatbuffers[variant, flex] = tflite.convert(
+                frozen, variant, name=model.name, representative=samples, allow_flex=flex
+            )
+        flatbuffer = flatbuffers[variant, flex]
         artifact.ops = tflite.op_names(flatbuffer)
         if fmt == "micro":
             from kerascnn.export import micro

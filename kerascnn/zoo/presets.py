@@ -95,8 +95,9 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def verify_preset(directory: str | Path) -> None:
-    """Checks a preset folder against its manifest, before anything is parsed.
+def verify_preset(directory: str | Path) -> dict[str, str]:
+    """Checks a preset folder against its manifest, before anything is parsed;
+    returns the manifest's checksums, file name -> sha256.
 
     Raises:
         PresetIntegrityError: a file is missing, unexpected (a preset is only
@@ -139,12 +140,13 @@ def verify_preset(directory: str | Path) -> None:
                 f"Preset file '{path}' is corrupted or was modified: its sha256 is {actual}, "
                 f"the manifest says {checksum}. Reinstall kerascnn or fetch the preset again."
             )
+    return expected
 
 
 def read_preset(directory: str | Path) -> Preset:
     """Verifies a preset folder, then reads its spec and metadata."""
     directory = Path(directory)
-    verify_preset(directory)
+    checksums = verify_preset(directory)
     metadata = json.loads((directory / METADATA).read_text(encoding="utf-8"))
     try:
         spec = ConvNetSpec.from_json((directory / SPEC).read_text(encoding="utf-8"))
@@ -158,13 +160,12 @@ def read_preset(directory: str | Path) -> Preset:
             f"Preset '{directory}' has format version {metadata['format_version']}; this "
             f"kerascnn reads up to {FORMAT_VERSION}. Upgrade kerascnn."
         )
-    manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
     return Preset(
         name=metadata["name"],
         directory=directory,
         spec=spec,
         metadata=metadata,
-        weights_sha256=manifest["files"][WEIGHTS],
+        weights_sha256=checksums[WEIGHTS],
     )
 
 
@@ -319,9 +320,7 @@ def _is_hex(text: str) -> bool:
 
 
 def _build_safely(spec: ConvNetSpec, class_names, provenance: dict) -> ConvNet:
-    import keras
-
-    import kerascnn.builder  # noqa: F401  registers ConvNet
+    import keras  # kerascnn's classes register as it loads (kerascnn/__init__.py)
 
     # Through Keras' safe-mode deserializer, as a `.keras` file would be.
     config = {

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from kerascnn.spec import ConvNetSpec
-from kerascnn.zoo import create_model, list_models
+from kerascnn.zoo import create_model, list_models, spec_of
 from kerascnn.zoo.registry import get_entry
 
 MODELS = list_models()
@@ -74,3 +74,10 @@ def test_its_minimum_input_size_is_the_smallest_that_builds(name):
             continue
         with pytest.raises(ValueError, match=r"does not fit|at least"):
             create_model(name, input_shape=(*smaller, channels))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_the_spec_counts_the_parameters_keras_builds(name):
+    # The spec's count guards its parameter limit before anything is built.
+    spec = spec_of(name)
+    assert spec.parameter_count() == create_model(name).count_params()
