@@ -40,9 +40,7 @@ def _read_spec(source: str):
 
 
 def _load_keras_file(path: Path):
-    import keras
-
-    import kerascnn  # noqa: F401  registers kerascnn's Keras classes
+    import keras  # kerascnn's classes register as it loads (kerascnn/__init__.py)
 
     try:
         return keras.saving.load_model(path)
@@ -273,9 +271,10 @@ def _finetune(args) -> int:
     from kerascnn import atomic_files
     from kerascnn.training import evaluate
     from kerascnn.zoo import load_preset, resolve_preset
-    from kerascnn.zoo.finetune import finetune, load_recipe
+    from kerascnn.zoo.finetune import check_run_folder, finetune, load_recipe
 
     recipe = load_recipe(args.recipe, seed=args.seed, class_weight=args.class_weight)
+    check_run_folder(args.out)  # before any data or model loads
     if args.seed is not None:
         keras.utils.set_random_seed(args.seed)
     spec = resolve_preset(args.preset).spec

@@ -319,3 +319,24 @@ def test_the_filter_drops_only_native_log_lines():
     ]
     assert all(_NOISE.match(line) for line in noise)
     assert not any(_NOISE.match(line) for line in kept)
+
+
+def test_finetune_into_a_used_folder_is_refused_before_any_work(tmp_path, two_class_folder):
+    out = tmp_path / "runs"
+    out.mkdir()
+    (out / "earlier.txt").write_text("an earlier run")
+    result = run_kerascnn(
+        "finetune", "lenet5.mnist", "--data", two_class_folder, "--out", out,
+        "--recipe", "linear_probe",
+    )  # fmt: skip
+    _one_line_error(result, str(out), "another --out")
+    assert "fresh" not in result.stderr  # refused before the preset was even built
+    assert sorted(p.name for p in out.iterdir()) == ["earlier.txt"]
+
+
+def test_a_file_that_is_not_an_image_says_why_in_plain_words(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a picture")
+    result = run_kerascnn("inspect", "lenet5.mnist", notes, "--out", tmp_path / "page")
+    _one_line_error(result, str(notes), "Unknown image file format")
+    assert "function_node" not in result.stderr

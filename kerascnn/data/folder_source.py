@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import warnings
 from pathlib import Path
 
@@ -158,7 +159,9 @@ def read_image(path: str | Path, image_shape: tuple[int, int, int]) -> np.ndarra
     except tf.errors.OpError as error:
         if "IMAGE_TOO_LARGE" in error.message:
             raise DataError(f"'{path}' is {_too_large_hint(max_pixels)}.") from None
-        raise DataError(f"'{path}' is not an image this loader reads: {error.message}") from None
+        # TensorFlow wraps the reason in the op's name: keep the reason.
+        reason = re.sub(r"^\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\].*$", "", error.message)
+        raise DataError(f"'{path}' is not an image this loader reads: {reason}") from None
     return tf.cast(image, tf.float32).numpy()
 
 

@@ -1,15 +1,8 @@
-"""Fine-tuning recipes: named, stored as data, run stage by stage.
+"""Fine-tuning: runs a recipe (`kerascnn.zoo.recipe`) on a model, stage by stage.
 
-A recipe is a JSON file of stages; each stage says which part of the network
-learns ("head": only the classifier, the rest frozen with batch norm in
-inference mode; "fc": every fully connected layer; "all": every layer) and
-how (a `TrainConfig`'s epochs, optimizer, learning rate, schedule...). A
-recipe may first give the fully connected layers fresh weights
-(`"reset": "fc"`), keeping only the trained convolutions, or start the
-whole network afresh (`"reset": "all"`, the from-scratch baseline). The
-built-in recipes live in `kerascnn/zoo/recipes/`: `linear_probe`, `full`,
-`two_stage`, `conv_transfer`, and `scratch` (the from-scratch baseline
-fine-tuning is compared with).
+The built-in recipes live in `kerascnn/zoo/recipes/`: `linear_probe`,
+`full`, `two_stage`, `conv_transfer`, and `scratch` (the from-scratch
+baseline fine-tuning is compared with).
 """
 
 from __future__ import annotations
@@ -32,6 +25,7 @@ __all__ = [
     "FinetuneResult",
     "Recipe",
     "Stage",
+    "check_run_folder",
     "finetune",
     "fresh_copy",
     "list_recipes",
@@ -156,6 +150,21 @@ def fresh_copy(model: ConvNet, seed: int | None = None) -> ConvNet:
     return ConvNet.from_config(config)
 
 
+def check_run_folder(run_dir) -> None:
+    """Refuses a folder that already holds a fine-tuning run (its stage
+    folders or `final.keras`): a fine-tuning run is never overwritten.
+
+    Raises:
+        FileExistsError: naming the folder and what to do.
+    """
+    run_dir = Path(run_dir)
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        raise FileExistsError(
+            f"'{run_dir}' is not empty; a fine-tuning run writes a new folder (its stages and "
+            "final.keras). Choose another --out, or move that folder away first."
+        )
+
+
 @dataclass(frozen=True)
 class FinetuneResult:
     """What `finetune` produced.
@@ -206,6 +215,7 @@ def finetune(
     >>> result = finetune(model, data, "runs/ft", "linear_probe")
     """
     recipe = load_recipe(recipe, seed=seed) if isinstance(recipe, str) else recipe
+    check_run_folder(run_dir)
     model = _convnet(model, "finetune")
     if data.class_names and model.output_shape[-1] != len(data.class_names):
         raise ZooError(
