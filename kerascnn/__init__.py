@@ -71,13 +71,24 @@ def _register_keras_classes() -> None:
 
 
 class _AfterKerasLoads(importlib.abc.MetaPathFinder):
-    """Registers kerascnn's Keras classes right after `keras` is imported."""
+    """Registers kerascnn's Keras classes right after `keras` is imported.
+
+    NOTE: `importlib.util.find_spec("keras")` alone (TensorFlow's compat
+    module calls it while TFDS prepares a data set) must not use it up: the
+    finder stays until a `keras` it found is actually executed.
+    """
+
+    def __init__(self):
+        self._finding = False
 
     def find_spec(self, name, path=None, target=None):
-        if name != "keras":
+        if name != "keras" or self._finding:
             return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
+        self._finding = True  # the lookup below walks sys.meta_path again
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            self._finding = False
         if spec is None or spec.loader is None:
             return spec
         exec_module = spec.loader.exec_module
@@ -87,6 +98,8 @@ class _AfterKerasLoads(importlib.abc.MetaPathFinder):
 
             with matplotlib_hidden():
                 exec_module(module)
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
             _register_keras_classes()
 
         spec.loader.exec_module = exec_then_register

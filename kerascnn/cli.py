@@ -468,7 +468,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="0 silent, 1 progress bar, 2 one line an epoch (default: bar on a terminal)",
     )
     scale = train.add_argument_group("scale")
-    scale.add_argument("--precision", choices=PRECISIONS, default="float32")
+    scale.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="auto: mixed_bfloat16 where the GPU or CPU computes bfloat16 natively, float32 "
+        "elsewhere (the choice is printed and recorded in run.json)",
+    )
     scale.add_argument("--jit-compile", action="store_true", help="compile with XLA")
     scale.add_argument("--strategy", choices=STRATEGIES, default="default")
     scale.add_argument(
@@ -624,6 +630,7 @@ def main(argv: list[str] | None = None) -> int:
     1 an internal error (a bug: traceback), 130 interrupted."""
     from kerascnn import native_logs, settings
 
+    settings.prefer_onednn()
     args = build_parser().parse_args(argv)
     if args.verbose_logs:
         os.environ[settings.VERBOSE_VARIABLE] = "1"

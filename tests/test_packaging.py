@@ -36,6 +36,27 @@ def test_import_does_not_load_heavy_dependencies(module):
     assert result.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize(
+    "before_keras",
+    [
+        "pass",
+        # What TensorFlow's compat module does while TFDS prepares a data set:
+        # it looks keras up without importing it.
+        "import importlib.util; importlib.util.find_spec('keras')",
+        "import tensorflow",
+    ],
+)
+def test_a_keras_file_of_kerascnn_classes_loads_after_a_plain_import(tmp_path, before_keras):
+    code = (
+        f"import kerascnn; {before_keras}; import keras; "
+        "from keras.saving import get_registered_object as get; "
+        "print(get('kerascnn>ConvNet').__module__, get('kerascnn>SumPooling2D').__module__)"
+    )
+    result = _run("-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["kerascnn.builder", "kerascnn.layers.sum_pooling"]
+
+
 def test_keras_plotting_still_works_after_import(tmp_path):
     # kerascnn hides matplotlib while Keras imports; Keras must still plot.
     code = (

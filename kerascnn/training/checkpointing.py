@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import time
 from pathlib import Path
 
 import keras
@@ -47,7 +48,8 @@ class RunCheckpoint(keras.callbacks.Callback):
 
     In `run_dir`: `checkpoint.keras` (model and optimizer state after the
     last completed epoch), `best.keras` (the best model by `monitor`),
-    `history.json` and `history.csv`, and last `state.json`, which names the
+    `history.json` and `history.csv` (each epoch's logs, with its wall
+    `seconds` and the `train_seconds` before validation), and last `state.json`, which names the
     completed epoch. A run killed at any moment resumes from the last
     completed epoch and loses at most the epoch in progress.
 
@@ -67,6 +69,17 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.history = list(history)
         self.best = best
         self.guard = guard
+        self._epoch_start = None
+        self._train_seconds = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+        self._train_seconds = None
+
+    def on_test_begin(self, logs=None):
+        # Keras validates at the end of each fit epoch through these callbacks.
+        if self._train_seconds is None and self._epoch_start is not None:
+            self._train_seconds = time.perf_counter() - self._epoch_start
 
     def _improved(self, value: float) -> bool:
         if self.best is None:
@@ -77,6 +90,11 @@ class RunCheckpoint(keras.callbacks.Callback):
         if self.guard is not None and self.guard.diverged_at is not None:
             return
         logs = {k: float(v) for k, v in (logs or {}).items()}
+        if self._epoch_start is not None:
+            # Wall time of the epoch, and of its training steps alone (what
+            # images/s divides by; the rest is validation).
+            logs["seconds"] = time.perf_counter() - self._epoch_start
+            logs["train_seconds"] = self._train_seconds or logs["seconds"]
         self.history.append({"epoch": epoch + 1, **logs})
         value = logs.get(self.monitor)
         if value is None:

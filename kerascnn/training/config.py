@@ -9,7 +9,7 @@ from kerascnn.errors import UsageError
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("cosine", "constant")
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 CLASS_WEIGHTS = ("balanced",)
 MONITORS = ("val_accuracy", "val_loss", "accuracy", "loss")
@@ -34,7 +34,9 @@ class TrainConfig:
             order too, call `keras.utils.set_random_seed(seed)` before
             `load_dataset(..., seed=seed)` (the CLI does). None for a
             non-deterministic, slightly faster run.
-        precision: "float32", "mixed_float16" (GPUs) or "mixed_bfloat16".
+        precision: "float32", "mixed_float16" (GPUs), "mixed_bfloat16", or
+            "auto": bfloat16 where the GPU or CPU computes it natively,
+            float32 elsewhere (`kerascnn.training.precision`).
         jit_compile: Compile the train step with XLA.
         strategy: "default" (one device), "mirrored" (all local GPUs, or
             `cpu_replicas` logical CPUs) or "multi_worker" (hosts listed in

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import logging
 import math
+import os
 import platform
 import shutil
 import sys
@@ -33,6 +34,7 @@ from kerascnn.training.class_weights import balanced_class_weights, class_counts
 from kerascnn.training.config import TrainConfig
 from kerascnn.training.distribute import is_chief, make_strategy, shard_by_data
 from kerascnn.training.distributed_loop import fit_distributed
+from kerascnn.training.precision import PrecisionChoice, choose_precision
 
 RUN_FILE = "run.json"
 
@@ -49,6 +51,7 @@ class TrainResult:
         best_model_path: `best.keras`, the best model by the monitored metric.
         epochs_run: Epochs trained by this call (after a resume, the rest).
         wall_time_s: Seconds this call spent training.
+        precision: The dtype policy trained in, and why (`PrecisionChoice`).
     """
 
     run_dir: Path
@@ -56,6 +59,7 @@ class TrainResult:
     best_model_path: Path
     epochs_run: int
     wall_time_s: float
+    precision: PrecisionChoice
 
 
 def _optimizer(config: TrainConfig, steps_per_epoch: int):
@@ -115,6 +119,17 @@ def _versions() -> dict:
         "tensorflow": tf.__version__,
         "python": platform.python_version(),
     }
+
+
+def _machine() -> dict:
+    """Where the run trains, in words a card can print."""
+    gpus = [
+        tf.config.experimental.get_device_details(gpu).get("device_name", "GPU")
+        for gpu in tf.config.list_physical_devices("GPU")
+    ]
+    cpus = os.cpu_count()
+    description = ", ".join(gpus) if gpus else f"{cpus} CPU core{'s' if cpus != 1 else ''}"
+    return {"description": description, "cpus": cpus, "gpus": gpus, "platform": platform.machine()}
 
 
 def _new_model(model_or_spec, precision: str, class_names) -> keras.Model:
@@ -241,6 +256,8 @@ def train(
     steps_per_epoch = math.ceil(data.sizes["train"] / data.batch_size)
     monitor = config.monitor if validation is not None else config.monitor.replace("val_", "")
 
+    # A model (a checkpoint, a preset) keeps the policy it was built with.
+    precision = choose_precision(config.precision)
     with strategy.scope():
         if state is not None:
             try:
@@ -253,9 +270,15 @@ def train(
                 ) from error
             initial_epoch, history, best = state["epoch"], state["history"], state["best"]
         else:
-            model = _new_model(model_or_spec, config.precision, data.class_names)
+            model = _new_model(model_or_spec, precision.policy, data.class_names)
             compile_for_training(model, config, steps_per_epoch)
             initial_epoch, history, best = 0, [], None
+    if model.dtype_policy.name != precision.policy:
+        precision = PrecisionChoice(
+            config.precision, model.dtype_policy.name, "the model's own dtype policy"
+        )
+    if verbose != 0 and chief and config.precision == "auto":
+        print(f"precision: {precision.policy} ({precision.reason})")
 
     class_weight = None
     if config.class_weight == "balanced":
@@ -275,9 +298,11 @@ def train(
                     **data.options,
                 },
                 "config": config.to_dict(),
+                "precision": precision.to_dict(),
                 "class_weight": class_weight,
                 "command": sys.argv,
                 "versions": _versions(),
+                "machine": _machine(),
                 "replicas": strategy.num_replicas_in_sync,
             },
         )
@@ -331,4 +356,5 @@ def train(
         best_model_path=run_dir / BEST,
         epochs_run=config.epochs - initial_epoch,
         wall_time_s=wall,
+        precision=precision,
     )

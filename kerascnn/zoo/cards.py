@@ -123,6 +123,19 @@ def _micro_section(micro: dict) -> list[str]:
     ]
 
 
+def _speed_lines(training: dict) -> list[str]:
+    if "seconds" not in training:
+        return []
+    machine = training.get("machine") or {}
+    where = f" on {machine['description']}" if machine.get("description") else ""
+    return [
+        "",
+        f"Trained in **{training['seconds'] / 60:.1f} minutes**{where}, "
+        f"{training['images_per_second']:,.0f} training images a second "
+        f"(precision {training['precision']}).",
+    ]
+
+
 def render_card(metadata: dict, transfer: dict | None = None, micro: dict | None = None) -> str:
     """A preset's model card (markdown)."""
     m = metadata
@@ -172,6 +185,7 @@ def render_card(metadata: dict, transfer: dict | None = None, micro: dict | None
         f"batch size {training['data']['batch_size']}, augmentation "
         f"{training['data'].get('augment') or 'none'}, seed {config['seed']}. "
         f"Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".",
+        *_speed_lines(training),
         "",
         "Reproduce:",
         "",

@@ -117,6 +117,20 @@ def publish_command(name: str, dataset: str, description: str, limitations: str)
     return _command(head, info["flags"], words)
 
 
+def _training_speed(history: list[dict], run: dict) -> dict:
+    """Wall time and training images a second of a run whose every epoch
+    was timed (runs from before kerascnn timed epochs have neither)."""
+    if not history or any("train_seconds" not in h for h in history):
+        return {}
+    train_seconds = sum(h["train_seconds"] for h in history)
+    return {
+        "seconds": sum(h["seconds"] for h in history),
+        "images_per_second": run["data"]["sizes"]["train"] * len(history) / train_seconds,
+        "machine": run.get("machine"),
+        "precision": run.get("precision", {}).get("policy", run["config"]["precision"]),
+    }
+
+
 def publish_preset(
     run_dir: str | Path,
     name: str,
@@ -183,6 +197,7 @@ def publish_preset(
             "epochs_completed": len(history),
             "best_epoch": max(history, key=lambda h: h.get("val_accuracy", 0))["epoch"],
             "replicas": run.get("replicas", 1),
+            **_training_speed(history, run),
         },
         "reproduce": [
             *([info["prepare"]] if "prepare" in info else []),

@@ -1,7 +1,9 @@
 """The zoo's commands: models, info, evaluate and train by name, publish."""
 
 import json
+import os
 import shlex
+import time
 
 import numpy as np
 
@@ -33,6 +35,7 @@ def test_info_and_its_errors():
 
 def test_train_a_zoo_name_then_publish_it_as_a_measured_preset(tfds_data_dir, tmp_path):
     run = tmp_path / "run"
+    started = time.perf_counter()
     result = run_kerascnn(
         "train",
         "lenet5",
@@ -52,6 +55,7 @@ def test_train_a_zoo_name_then_publish_it_as_a_measured_preset(tfds_data_dir, tm
         "0",
     )
     assert result.returncode == 0, result.stderr
+    wall = time.perf_counter() - started
     presets, cards = tmp_path / "presets", tmp_path / "zoo"
     result = run_kerascnn(
         "publish",
@@ -81,6 +85,12 @@ def test_train_a_zoo_name_then_publish_it_as_a_measured_preset(tfds_data_dir, tm
     assert metadata["dataset"]["license"].startswith("CC BY-SA 3.0")
     assert metadata["reproduce"][0].startswith("kerascnn train lenet5 --data tfds:mnist")
     assert metadata["training"]["config"]["epochs"] == 1
+    # The epoch's time fits inside the command's; images/s counts training steps only.
+    training = metadata["training"]
+    assert 0 < training["seconds"] < wall
+    train_images = training["data"]["sizes"]["train"]
+    assert training["images_per_second"] > train_images / training["seconds"]
+    assert training["machine"]["cpus"] == os.cpu_count()
     # The recipe's publish line gives the card its prose again.
     publish = shlex.split(metadata["reproduce"][-1])
     assert publish[:3] == ["kerascnn", "publish", "runs/lenet5.tiny"]
@@ -113,6 +123,7 @@ def test_train_a_zoo_name_then_publish_it_as_a_measured_preset(tfds_data_dir, tm
     card = (cards / "lenet5.tiny" / "README.md").read_text()
     assert f"{100 * accuracy:.2f}%" in card or f"{100 * metadata['test_accuracy']:.2f}%" in card
     assert "lenet5.tiny" in (cards / "README.md").read_text()
+    assert f"{training['images_per_second']:,.0f} training images a second" in card
 
 
 def test_publish_refuses_a_run_of_another_network(tfds_data_dir, tmp_path):

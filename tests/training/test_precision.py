@@ -1,0 +1,65 @@
+"""`--precision auto`: bfloat16 only where the hardware computes it."""
+
+import json
+
+import keras
+import pytest
+
+from kerascnn.data import load_dataset
+from kerascnn.training import TrainConfig, train
+from kerascnn.training.precision import choose_precision, cpu_flags
+
+from .helpers import SMALL_SPEC
+
+# First lines of /proc/cpuinfo on an AVX2-only AMD EPYC and on a Zen 4 one.
+AVX2_CPU = """processor	: 0
+vendor_id	: AuthenticAMD
+model name	: AMD EPYC
+flags		: fpu vme sse sse2 avx f16c fma avx2 bmi2 sha_ni vaes
+"""
+ZEN4_CPU = AVX2_CPU.replace("avx2 bmi2", "avx2 avx512f avx512_vnni avx512_bf16 bmi2")
+ARM_CPU = "processor	: 0\nFeatures	: fp asimd evtstrm aes pmull sha1 sha2 crc32 bf16\n"
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    (tmp_path / "avx2").write_text(AVX2_CPU)
+    (tmp_path / "zen4").write_text(ZEN4_CPU)
+    (tmp_path / "arm").write_text(ARM_CPU)
+    assert "avx2" in cpu_flags(tmp_path / "avx2") and "avx512_bf16" not in cpu_flags(tmp_path / "avx2")
+    assert "avx512_bf16" in cpu_flags(tmp_path / "zen4")
+    assert "asimd" in cpu_flags(tmp_path / "arm")
+    assert cpu_flags(tmp_path / "missing") == set()
+
+
+@pytest.mark.parametrize(
+    "cpu, gpus, policy",
+    [
+        (AVX2_CPU, [], "float32"),
+        (ZEN4_CPU, [], "mixed_bfloat16"),
+        (AVX2_CPU, [(8, 0)], "mixed_bfloat16"),  # an A100 trains, not the CPU
+        (ZEN4_CPU, [(7, 5)], "float32"),  # a T4 has no bfloat16 units
+        (AVX2_CPU, [(9, 0), (7, 0)], "float32"),  # the slowest replica sets the pace
+    ],
+)
+def test_auto_picks_bfloat16_only_on_native_hardware(tmp_path, cpu, gpus, policy):
+    (tmp_path / "cpuinfo").write_text(cpu)
+    choice = choose_precision("auto", gpu_capabilities=gpus, flags=cpu_flags(tmp_path / "cpuinfo"))
+    assert choice.policy == policy and choice.requested == "auto" and choice.reason
+
+
+def test_a_named_policy_is_kept():
+    assert choose_precision("mixed_float16", gpu_capabilities=[], flags=set()).policy == (
+        "mixed_float16"
+    )
+
+
+def test_auto_is_recorded_in_run_json_and_used(tfds_data_dir, tmp_path, capsys):
+    data = load_dataset("tfds:mnist", data_dir=tfds_data_dir, max_examples=256, batch_size=64)
+    result = train(SMALL_SPEC, data, tmp_path, TrainConfig(epochs=1, precision="auto"), verbose=2)
+    expected = choose_precision("auto").policy  # this machine's answer
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["config"]["precision"] == "auto"
+    assert run["precision"]["policy"] == result.precision.policy == expected
+    assert f"precision: {expected} (" in capsys.readouterr().out
+    model = keras.saving.load_model(result.best_model_path)
+    assert model.get_layer("block1_conv1").dtype_policy.name == expected
