@@ -104,9 +104,19 @@ def _transfer_section(transfer: dict) -> list[str]:
 
 
 def _micro_section(micro: dict) -> list[str]:
-    return [
-        "## On a microcontroller",
-        "",
+    lines = ["## In int8, on a phone and on a microcontroller", ""]
+    litert = micro.get("litert")
+    if litert:
+        lines += [
+            f"Quantized to int8 (full-integer, calibrated on training images), the "
+            f"**{litert['tflite_bytes']:,}-byte `model.int8.tflite`** classifies "
+            f"**{_percent(litert['int8_test_accuracy'])}** of the full test split "
+            f"({litert['test_examples']:,} images; {_percent(litert['keras_test_accuracy'])} "
+            f"in float32 Keras) in LiteRT, in **{litert['latency_ms']:.3f} ms an image** "
+            f"(batch 1, {litert['threads']} thread, {litert['machine']}).",
+            "",
+        ]
+    return lines + [
         f"Exported with `--format micro` (int8 in and out, calibrated on training images): "
         f"**{micro['flash_bytes']:,} bytes of flash** and a **tensor arena of "
         f"{micro['arena_bytes']:,} bytes**, the smallest TFLite Micro sets it up in. In "

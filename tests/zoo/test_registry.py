@@ -92,6 +92,25 @@ def test_model_info_counts_lenet5_as_the_paper_does():
     assert "61,706 parameters" in str(info)
 
 
+def test_the_edge_networks_fit_their_budgets_counted_by_hand():
+    # tinyvgg_8k on 28x28x1: 3x3 valid convolutions without bias, batch norm
+    # (4 numbers a channel), one 2x2 max pooling, a 1x1 convolution.
+    convs = [(1, 10, 9, 26), (10, 16, 9, 24), (16, 10, 1, 12), (10, 14, 9, 10), (14, 16, 9, 8),
+             (16, 16, 9, 6)]  # fmt: skip
+    params = sum(i * o * k + 4 * o for i, o, k, _ in convs) + 16 * 10 + 10
+    macs = sum(i * o * k * side * side for i, o, k, side in convs) + 16 * 10
+    info = model_info("tinyvgg_8k")
+    assert (info.parameters, info.macs) == (params, macs)
+    assert params <= 8_000 and create_model("tinyvgg_8k").count_params() == params
+    # minivgg_s on 32x32x3 against MLPerf Tiny's ResNet-8 budget.
+    stages = [(3, 16, 32), (16, 16, 32), (16, 32, 16), (32, 32, 16), (32, 64, 8), (64, 64, 8)]
+    params = sum(9 * i * o + 4 * o for i, o, _ in stages) + 64 * 10 + 10
+    macs = sum(9 * i * o * side * side for i, o, side in stages) + 64 * 10
+    info = model_info("minivgg_s")
+    assert (info.parameters, info.macs) == (params, macs)
+    assert params <= 78_666 and macs <= 12_500_000
+
+
 def test_model_info_of_a_preset_has_its_measured_accuracy():
     info = model_info("lenet5.mnist")
     assert info.metadata["test_accuracy"] >= 0.992
