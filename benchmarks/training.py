@@ -12,7 +12,9 @@ network uses, not only how fast the machine is. Ways of running:
   own default on CPUs without AVX-512 VNNI/BF16 or AMX;
 - `mixed_bfloat16`: bfloat16 compute, float32 weights;
 - `xla`: float32, the train step compiled with XLA (`jit_compile=True`);
-- `jax`: float32 on the JAX backend (which always compiles with XLA).
+- `jax`: float32 on the JAX backend (which always compiles with XLA);
+- `xla_classic`, `jax_classic`: the same on XLA:CPU's classic runtime
+  (`XLA_FLAGS=--xla_cpu_use_thunk_runtime=false`).
 
 Each measurement runs in its own process, since the backend, the oneDNN
 switch and op determinism are fixed once per process. The data are random
@@ -22,7 +24,7 @@ MACs of `kerascnn describe` (the backward pass costs about twice the
 forward).
 
     python benchmarks/training.py [--models lenet5,minivgg_m] [--seconds 20]
-        [--modes float32,eigen,mixed_bfloat16,xla,jax] [--json results.json]
+        [--modes float32,eigen,mixed_bfloat16,xla,jax,...] [--json results.json]
 """
 
 from __future__ import annotations
@@ -35,15 +37,20 @@ import subprocess
 import sys
 import time
 
-MODES = ("float32", "eigen", "mixed_bfloat16", "xla", "jax")
+MODES = ("float32", "eigen", "mixed_bfloat16", "xla", "xla_classic", "jax", "jax_classic")
+# XLA:CPU's older runtime, whose convolutions (and their gradients) can use
+# oneDNN; the default "thunk" runtime runs them with Eigen (openxla/xla#18586).
+XLA_CLASSIC = "--xla_cpu_use_thunk_runtime=false"
 DEFAULT_MODELS = ("lenet5", "tinyvgg_8k", "minivgg_s", "minivgg_m")
 INPUT_SHAPES = {"lenet5": (28, 28, 1), "tinyvgg_8k": (28, 28, 1)}
 
 
 def _environment(mode: str) -> dict:
     env = dict(os.environ)
-    env["KERAS_BACKEND"] = "jax" if mode == "jax" else "tensorflow"
+    env["KERAS_BACKEND"] = "jax" if mode.startswith("jax") else "tensorflow"
     env["TF_ENABLE_ONEDNN_OPTS"] = "0" if mode == "eigen" else "1"
+    if mode.endswith("_classic"):
+        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {XLA_CLASSIC}".strip()
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return env
 
@@ -80,7 +87,7 @@ def _child(argv: list[str]) -> None:
     model.compile(
         optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
         loss="sparse_categorical_crossentropy",
-        jit_compile=mode == "xla",
+        jit_compile=mode.startswith("xla"),
     )
     rng = np.random.default_rng(0)
     steps = 8

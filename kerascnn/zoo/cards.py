@@ -38,8 +38,8 @@ model = create_model("lenet5.mnist")
 Every figure here is rendered from measurements (`python -m kerascnn.zoo.cards
 zoo`); none is typed in.
 
-| preset | data | test accuracy | test images | parameters | MACs/image | input |
-|---|---|---|---|---|---|---|
+| preset | data | test accuracy | int8 (LiteRT) | int8 `.tflite` bytes | test images | parameters | MACs/image | input |
+|---|---|---|---|---|---|---|---|---|
 """
 
 
@@ -51,14 +51,26 @@ def _shape(metadata: dict) -> str:
     return "x".join(map(str, metadata["preprocessing"]["input_shape"]))
 
 
-def render_index(all_metadata: list[dict]) -> str:
-    """`zoo/README.md`: a table of every preset."""
-    rows = [
-        f"| [`{m['name']}`]({m['name']}/README.md) | {m['dataset']['name']} | "
-        f"{_percent(m['test_accuracy'])} | {m['test_examples']:,} | {m['parameters']:,} | "
-        f"{m['macs']:,} | {_shape(m)} |"
-        for m in sorted(all_metadata, key=lambda m: m["name"])
-    ]
+def render_index(all_metadata: list[dict], micro: dict | None = None) -> str:
+    """`zoo/README.md`: a table of every preset.
+
+    Args:
+        all_metadata: The presets' metadata.
+        micro: Preset name -> its `micro.json` figures, where measured.
+    """
+    rows = []
+    for m in sorted(all_metadata, key=lambda m: m["name"]):
+        litert = ((micro or {}).get(m["name"]) or {}).get("litert")
+        int8 = (
+            f"{_percent(litert['int8_test_accuracy'])} | {litert['tflite_bytes']:,}"
+            if litert
+            else "- | -"
+        )
+        rows.append(
+            f"| [`{m['name']}`]({m['name']}/README.md) | {m['dataset']['name']} | "
+            f"{_percent(m['test_accuracy'])} | {int8} | {m['test_examples']:,} | "
+            f"{m['parameters']:,} | {m['macs']:,} | {_shape(m)} |"
+        )
     return _INDEX_HEADER + "\n".join(rows) + "\n"
 
 
@@ -237,7 +249,7 @@ def expected_cards(cards_dir: str | Path, presets_dir: str | Path | None = None)
     from kerascnn.zoo.presets import PACKAGED_DIR, packaged_presets, read_preset
 
     cards_dir = Path(cards_dir)
-    texts, all_metadata = {}, []
+    texts, all_metadata, all_micro = {}, [], {}
     for name, folder in packaged_presets(presets_dir or PACKAGED_DIR).items():
         metadata = read_preset(folder).metadata
         all_metadata.append(metadata)
@@ -251,7 +263,8 @@ def expected_cards(cards_dir: str | Path, presets_dir: str | Path | None = None)
             metadata, measured[TRANSFER], measured[MICRO]
         )
         texts[cards_dir / name / "recipe.sh"] = render_recipe(metadata)
-    texts[cards_dir / "README.md"] = render_index(all_metadata)
+        all_micro[name] = measured[MICRO]
+    texts[cards_dir / "README.md"] = render_index(all_metadata, all_micro)
     return texts
 
 
