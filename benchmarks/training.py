@@ -123,7 +123,9 @@ def _table(results: list[dict], sgemm: float) -> str:
     ]
     for r in results:
         if "error" in r:
-            rows.append(f"| {r['model']} | | {r['mode']} | failed: {r['error'].splitlines()[-1]} | | |")
+            rows.append(
+                f"| {r['model']} | | {r['mode']} | failed: {r['error'].splitlines()[-1]} | | |"
+            )
             continue
         flops = 6 * r["macs"] * r["images_per_second"]
         rows.append(
@@ -166,8 +168,13 @@ def main():
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(
-                {"machine": machine, "batch_size": args.batch_size, "sgemm_flops": sgemm,
-                 "bf16_matmul_flops": sbgemm, "results": results},
+                {
+                    "machine": machine,
+                    "batch_size": args.batch_size,
+                    "sgemm_flops": sgemm,
+                    "bf16_matmul_flops": sbgemm,
+                    "results": results,
+                },
                 f,
                 indent=2,
             )

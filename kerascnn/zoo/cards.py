@@ -38,9 +38,11 @@ model = create_model("lenet5.mnist")
 Every figure here is rendered from measurements (`python -m kerascnn.zoo.cards
 zoo`); none is typed in.
 
-| preset | data | test accuracy | int8 (LiteRT) | int8 `.tflite` bytes | test images | parameters | MACs/image | input |
-|---|---|---|---|---|---|---|---|---|
 """
+_INDEX_COLUMNS = (
+    "preset", "data", "test accuracy", "int8 (LiteRT)", "int8 `.tflite` bytes", "test images",
+    "parameters", "MACs/image", "input",
+)  # fmt: skip
 
 
 def _percent(value: float) -> str:
@@ -71,7 +73,11 @@ def render_index(all_metadata: list[dict], micro: dict | None = None) -> str:
             f"{_percent(m['test_accuracy'])} | {int8} | {m['test_examples']:,} | "
             f"{m['parameters']:,} | {m['macs']:,} | {_shape(m)} |"
         )
-    return _INDEX_HEADER + "\n".join(rows) + "\n"
+    header = [
+        "| " + " | ".join(_INDEX_COLUMNS) + " |",
+        "|" + "---|" * len(_INDEX_COLUMNS),
+    ]
+    return _INDEX_HEADER + "\n".join(header + rows) + "\n"
 
 
 def _transfer_section(transfer: dict) -> list[str]:
@@ -128,7 +134,8 @@ def _micro_section(micro: dict) -> list[str]:
             f"(batch 1, {litert['threads']} thread, {litert['machine']}).",
             "",
         ]
-    return lines + [
+    return [
+        *lines,
         f"Exported with `--format micro` (int8 in and out, calibrated on training images): "
         f"**{micro['flash_bytes']:,} bytes of flash** and a **tensor arena of "
         f"{micro['arena_bytes']:,} bytes**, the smallest TFLite Micro sets it up in. In "

@@ -1,6 +1,8 @@
 """`--precision auto`: bfloat16 only where the hardware computes it."""
 
 import json
+import os
+import subprocess
 
 import keras
 import pytest
@@ -9,7 +11,7 @@ from kerascnn.data import load_dataset
 from kerascnn.training import TrainConfig, train
 from kerascnn.training.precision import choose_precision, cpu_flags
 
-from .helpers import SMALL_SPEC
+from .helpers import SMALL_SPEC, kerascnn_command
 
 # First lines of /proc/cpuinfo on an AVX2-only AMD EPYC and on a Zen 4 one.
 AVX2_CPU = """processor	: 0
@@ -25,7 +27,9 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
     (tmp_path / "avx2").write_text(AVX2_CPU)
     (tmp_path / "zen4").write_text(ZEN4_CPU)
     (tmp_path / "arm").write_text(ARM_CPU)
-    assert "avx2" in cpu_flags(tmp_path / "avx2") and "avx512_bf16" not in cpu_flags(tmp_path / "avx2")
+    assert "avx2" in cpu_flags(tmp_path / "avx2") and "avx512_bf16" not in cpu_flags(
+        tmp_path / "avx2"
+    )
     assert "avx512_bf16" in cpu_flags(tmp_path / "zen4")
     assert "asimd" in cpu_flags(tmp_path / "arm")
     assert cpu_flags(tmp_path / "missing") == set()
@@ -63,3 +67,17 @@ def test_auto_is_recorded_in_run_json_and_used(tfds_data_dir, tmp_path, capsys):
     assert f"precision: {expected} (" in capsys.readouterr().out
     model = keras.saving.load_model(result.best_model_path)
     assert model.get_layer("block1_conv1").dtype_policy.name == expected
+
+
+@pytest.mark.parametrize("user_choice, onednn", [(None, True), ("0", False)])
+def test_the_command_line_uses_onednn_unless_the_user_says_no(user_choice, onednn):
+    # TensorFlow's own start-up log (shown by -V) says whether its oneDNN
+    # kernels are on; it turns them on by itself only on AVX-512 VNNI/BF16 CPUs.
+    env = {} if user_choice is None else {"TF_ENABLE_ONEDNN_OPTS": user_choice}
+    environment = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    result = subprocess.run(
+        kerascnn_command("-V", "info", "lenet5"),
+        capture_output=True, text=True, env={**environment, **env}, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert ("oneDNN custom operations are on" in result.stderr) == onednn
