@@ -159,7 +159,7 @@ def main(argv=None) -> int:
         f"in Keras) on {litert.examples:,} test images, {latency_ms:.3f} ms an image; "
         f"{figures['flash_bytes']:,} bytes of flash, arena "
         f"{figures['arena_bytes']:,} bytes, {100 * micro.accuracy:.2f}% in TFLite Micro "
-        f"({100 * keras.accuracy:.2f}% in Keras) on {micro.examples:,} test images"
+        f"({100 * keras_micro.accuracy:.2f}% in Keras) on {micro.examples:,} test images"
     )
     return 0
 
