@@ -24,8 +24,9 @@ class BaseSumPooling(keras.layers.Layer):
     pooling at the border).
 
     NOTE: the sum is computed as a depthwise convolution with a kernel of
-    ones. It is exact by construction for both paddings, runs as fast as
-    average pooling on CPU, and converts to a single `DEPTHWISE_CONV_2D` in
+    ones. It is exact by construction for both paddings, costs less than
+    average pooling in a CPU training step (its gradient is cheaper; see
+    benchmarks/layers.py), and converts to a single `DEPTHWISE_CONV_2D` in
     TFLite, which int8 delegates run well (average pooling times the window
     area would lower to `AVERAGE_POOL_2D` + `MUL`). 3D inputs (no depthwise
     convolution exists) and unequal strides (TensorFlow's depthwise kernel
