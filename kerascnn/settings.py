@@ -31,9 +31,9 @@ def prefer_onednn() -> None:
     """Asks TensorFlow for its oneDNN CPU kernels unless the user chose.
 
     TensorFlow turns oneDNN on by itself only on CPUs with AVX-512 VNNI,
-    BF16 or AMX; elsewhere its Eigen kernels train these networks about half
-    as fast (minivgg_s on 2 AVX2 cores: 249 vs 508 images/s, see
-    benchmarks/training.py). Takes effect only before TensorFlow is
+    BF16 or AMX; elsewhere its Eigen kernels train these networks 1.2-2.6x
+    slower (minivgg_s on 2 AVX2 cores: 577 vs 872 images/s, LeNet-5 3,052
+    vs 7,974; benchmarks/training.py). Takes effect only before TensorFlow is
     imported, so the command line calls it first; `TF_ENABLE_ONEDNN_OPTS=0`
     keeps Eigen.
     """

@@ -4,7 +4,7 @@ bfloat16 halves the bytes every activation moves and, on hardware with
 bfloat16 arithmetic, doubles the multiply rate: minivgg_m trains 2.05x
 faster with `mixed_bfloat16` on a CPU with AVX512_BF16. Without it the
 conversions are emulated and the same policy is several times *slower*
-(minivgg_s on 2 AVX2-only cores: 73 vs 508 images/s), so "auto" asks the
+(minivgg_s on 2 AVX2-only cores: 100 vs 872 images/s), so "auto" asks the
 hardware rather than assuming.
 """
 
