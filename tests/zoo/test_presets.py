@@ -74,7 +74,7 @@ def cifar10_folder_factory(request):
 
 
 @pytest.mark.parametrize("name", PRESETS)
-def test_accuracy_on_2000_test_images_is_within_a_point_of_the_card(name, cifar10_folder_factory):
+def test_accuracy_on_2000_test_images_agrees_with_the_card(name, cifar10_folder_factory):
     model = create_model(name)
     metadata = resolve_preset(name).metadata
     assert model.provenance == {
@@ -87,7 +87,12 @@ def test_accuracy_on_2000_test_images_is_within_a_point_of_the_card(name, cifar1
     images, labels = _first_test_images(metadata, cifar10_folder_factory)
     predictions = model.predict(images, batch_size=250, verbose=0).argmax(axis=-1)
     accuracy = float(np.mean(predictions == labels))
-    assert abs(accuracy - metadata["test_accuracy"]) <= 0.01, (accuracy, metadata)
+    # The card measured the full split; 2,000 of its images differ from it by
+    # sampling alone, by about one binomial standard error (0.2 points at 99%,
+    # 0.9 at 82%). Three of them, or half a point at least, is the tolerance.
+    card = metadata["test_accuracy"]
+    tolerance = max(0.005, 3 * np.sqrt(card * (1 - card) / len(labels)))
+    assert abs(accuracy - card) <= tolerance, (accuracy, card, tolerance)
 
 
 @pytest.mark.parametrize("name", PRESETS)
