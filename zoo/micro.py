@@ -94,23 +94,19 @@ def main(argv=None) -> int:
 
     model = create_model(args.preset)
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-    data = load_dataset(
-        args.data,
-        image_shape=shape,
-        validation_split=0.0,
-        data_dir=args.data_dir,
-        manual_dir=args.manual_dir,
-    )
-    micro_data = data
-    if args.micro_examples:
-        micro_data = load_dataset(
+
+    def load(max_examples=None):
+        return load_dataset(
             args.data,
             image_shape=shape,
             validation_split=0.0,
             data_dir=args.data_dir,
             manual_dir=args.manual_dir,
-            max_examples=args.micro_examples,
+            max_examples=max_examples,
         )
+
+    data = load()
+    micro_data = load(args.micro_examples) if args.micro_examples else data
     with tempfile.TemporaryDirectory() as work:
         # Calibrated on training images: the test split stays unseen.
         export = Path(work) / "export"
