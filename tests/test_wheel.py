@@ -77,8 +77,11 @@ def test_the_wheel_installs_and_serves_every_preset_offline(tmp_path):
     assert found["presets"] == {
         "lenet5.mnist": ["0", "1"],
         "minivgg_m.cifar10": ["airplane", "automobile"],
+        "minivgg_s.cifar10": ["airplane", "automobile"],
+        "minivgg_s.fashion_mnist": ["T-shirt/top", "Trouser"],
         "mobilecnn_050.mnist": ["0", "1"],
         "seed_cnn_base.fashion_mnist": ["T-shirt/top", "Trouser"],
+        "tinyvgg_8k.mnist": ["0", "1"],
     }
     assert found["artifacts"] == ["model.tflite", "model.opset17.onnx"]
     assert (work / "export" / "model.tflite").stat().st_size > 0

@@ -22,6 +22,7 @@ SMALLEST = {
     "minivgg": "minivgg_s",
     "alexnet": "alexnet_mini",
     "mobilecnn": "mobilecnn_050",
+    "tinyvgg": "tinyvgg_8k",
 }
 FAMILIES = sorted(SMALLEST.values())
 FLOAT_ARTIFACTS = ("saved_model", "model.tflite", "model.opset13.onnx", "model.opset17.onnx")
