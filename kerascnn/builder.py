@@ -39,27 +39,37 @@ def _conv_block(x, block: ConvBlockSpec, number: int, roles: dict):
             roles["first_conv"] = layer.name
         return layer
 
-    def normalize_and_rectify(x, name):
+    def normalize(x, name):
         if block.batch_norm:
             x = keras.layers.BatchNormalization(name=f"{prefix}_{name.format('bn')}")(x)
+        return x
+
+    def rectify(x, name):
         return RectifiedFeatureMap(name=f"{prefix}_{name.format('relu')}")(x)
 
+    shortcut = x
+    if block.projects(x.shape[-1]):
+        # As MLPerf Tiny's ResNet-8: a plain 1x1 convolution, bias and no
+        # batch norm, so the budget of its 78,666 parameters holds.
+        shortcut = keras.layers.Conv2D(
+            block.filters, 1, strides=block.strides, padding="same", name=f"{prefix}_shortcut"
+        )(shortcut)
     for j in range(1, block.convs + 1):
         if block.conv_type == "depthwise_separable":
             # MobileNet v1: each factor has its own normalisation and ReLU.
             x = convolution(
                 keras.layers.DepthwiseConv2D(
                     block.kernel_size,
-                    strides=block.strides,
+                    strides=block.conv_strides(j),
                     padding=block.padding,
                     use_bias=use_bias,
                     name=f"{prefix}_dwconv{j}",
                 )
             )(x)
-            x = normalize_and_rectify(x, f"dw{{}}{j}")
+            x = rectify(normalize(x, f"dw{{}}{j}"), f"dw{{}}{j}")
             kernel_size, strides, padding = 1, 1, "valid"
         else:
-            kernel_size, strides, padding = block.kernel_size, block.strides, block.padding
+            kernel_size, strides, padding = block.kernel_size, block.conv_strides(j), block.padding
         x = convolution(
             keras.layers.Conv2D(
                 block.filters,
@@ -70,7 +80,11 @@ def _conv_block(x, block: ConvBlockSpec, number: int, roles: dict):
                 name=f"{prefix}_conv{j}",
             )
         )(x)
-        x = normalize_and_rectify(x, f"{{}}{j}")
+        x = normalize(x, f"{{}}{j}")
+        if block.shortcut and j == block.convs:
+            # The residual sum comes before the last ReLU, as in ResNet.
+            x = keras.layers.Add(name=f"{prefix}_add")([x, shortcut])
+        x = rectify(x, f"{{}}{j}")
     if block.pooling != "none":
         x = _POOLING_LAYERS[block.pooling](
             pool_size=block.pool_size,
@@ -198,7 +212,8 @@ class ConvNet(keras.Model):
     are stable: `rescale`, `grayscale`, `block1_conv1`, `block1_bn1`,
     `block1_relu1`, `block1_pool`, `block1_dropout`, ..., (depthwise-separable
     blocks add `block1_dwconv1`, `block1_dwbn1`, `block1_dwrelu1` before
-    the 1x1 `block1_conv1`), `flatten` or
+    the 1x1 `block1_conv1`; shortcut blocks add `block1_add` before the
+    last ReLU, and the 1x1 `block1_shortcut` where they project), `flatten` or
     `global_pool`, `fc1`, `predictions`.
 
     Everything the model is lives in its config, as keras-hub's backbones

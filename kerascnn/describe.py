@@ -162,9 +162,12 @@ def _layer_rows(model: keras.Model) -> list[tuple[LayerCost, keras.layers.Layer,
             rows.extend(_layer_rows(layer))
             continue
         output_shape = tuple(layer.output.shape)
-        input_shape = (
-            output_shape if isinstance(layer, keras.layers.InputLayer) else tuple(layer.input.shape)
-        )
+        if isinstance(layer, keras.layers.InputLayer):
+            input_shape = output_shape
+        else:
+            # A merge layer (a shortcut's Add) has several inputs of one shape.
+            inputs = layer.input if isinstance(layer.input, list) else [layer.input]
+            input_shape = tuple(inputs[0].shape)
         cost = LayerCost(
             name=layer.name,
             kind=type(layer).__name__,

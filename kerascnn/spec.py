@@ -211,9 +211,18 @@ class ConvBlockSpec:
             convolution mixing channels into `filters`; about
             1/filters + 1/kernel_area of the multiply-adds).
         kernel_size: Filter size, an int or [height, width].
-        strides: Convolution stride, an int or [height, width].
+        strides: Convolution stride, an int or [height, width]. In a
+            shortcut block only the first convolution strides, as in ResNet.
         padding: "same" (zero padding keeps the size at stride 1) or "valid".
         convs: Number of convolution + ReLU pairs before the pooling.
+        shortcut: Add the block's input to the output of its last
+            convolution (after batch norm, before the ReLU): the residual
+            block of He et al., "Deep residual learning for image
+            recognition" (2016). Where the stride or the width changes, the
+            input passes through a 1x1 convolution with the block's stride
+            first (a projection, with a bias and no batch norm, as in MLPerf
+            Tiny's ResNet-8).
+            Needs padding "same", so that the sum's two maps match.
         pooling: "max", "sum", "average" or "none".
         pool_size: Pooling window, an int or [height, width].
         pool_strides: Pooling stride; null means `pool_size`.
@@ -228,6 +237,7 @@ class ConvBlockSpec:
     strides: Any = 1
     padding: str = "same"
     convs: int = 1
+    shortcut: bool = False
     pooling: str = "max"
     pool_size: Any = 2
     pool_strides: Any = None
@@ -243,6 +253,14 @@ class ConvBlockSpec:
         _set(self, "strides", _pair(self.strides, where, "strides"))
         _choice(self.padding, PADDINGS, where, "padding")
         _at_most(_positive_int(self.convs, where, "convs"), "convs per block", where, "convs")
+        _bool(self.shortcut, where, "shortcut")
+        if self.shortcut and self.padding != "same":
+            raise SpecError(
+                where,
+                "a shortcut block adds its input to its convolutions' output, so their "
+                "maps must match: set padding='same' (or shortcut=false). "
+                f"Received: padding={self.padding!r}",
+            )
         _choice(self.pooling, POOLING_TYPES, where, "pooling")
         _set(self, "pool_size", _pair(self.pool_size, where, "pool_size"))
         if self.pool_strides is not None:
@@ -250,6 +268,14 @@ class ConvBlockSpec:
         _choice(self.pool_padding, PADDINGS, where, "pool_padding")
         _bool(self.batch_norm, where, "batch_norm")
         _set(self, "dropout", _rate(self.dropout, where, "dropout"))
+
+    def conv_strides(self, index: int) -> tuple[int, int]:
+        """The stride of convolution `index` (1-based) of the block."""
+        return (1, 1) if self.shortcut and index > 1 else self.strides
+
+    def projects(self, in_channels: int) -> bool:
+        """Whether the shortcut needs a 1x1 projection: a stride or a new width."""
+        return self.shortcut and (self.strides != (1, 1) or in_channels != self.filters)
 
     @property
     def effective_pool_strides(self) -> tuple[int, int]:
@@ -378,6 +404,8 @@ class ConvNetSpec:
             kh, kw = block.kernel_size
             bias = 0 if block.batch_norm else 1
             norm = 4 if block.batch_norm else 0
+            if block.projects(channels):
+                total += filters * (channels + 1)
             for _ in range(block.convs):
                 if block.conv_type == "depthwise_separable":
                     total += channels * (kh * kw + bias + norm)
@@ -406,7 +434,7 @@ class ConvNetSpec:
                 size = _apply_window(
                     size,
                     block.kernel_size,
-                    block.strides,
+                    block.conv_strides(j),
                     block.padding,
                     where=f"block {i} conv{j}",
                     window_name="kernel_size",

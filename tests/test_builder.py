@@ -126,3 +126,51 @@ def test_model_trains_under_mixed_float16():
 
 def test_build_model_accepts_a_dict():
     assert build_model({"blocks": [{"filters": 3}]}).spec.blocks[0].filters == 3
+
+
+def _conv_same(x, kernel):
+    """3x3 stride-1 'same' convolution of one HxWxC image, the NumPy way."""
+    padded = np.pad(x, ((1, 1), (1, 1), (0, 0)))
+    height, width, _ = x.shape
+    windows = np.stack(
+        [padded[i : i + height, j : j + width] for i in range(3) for j in range(3)], axis=2
+    )
+    return np.einsum("hwkc,kcf->hwf", windows, kernel.reshape(9, *kernel.shape[2:]))
+
+
+@pytest.mark.parametrize(("in_channels", "strides"), [(4, 1), (3, 1), (4, 2)])
+def test_a_shortcut_block_adds_its_input_before_the_last_relu(in_channels, strides):
+    spec = ConvNetSpec(
+        input={"height": 6, "width": 6, "channels": 1, "scale": 1.0},
+        blocks=[
+            {"filters": in_channels, "pooling": "none"},
+            {"filters": 4, "convs": 2, "strides": strides, "shortcut": True, "pooling": "none"},
+        ],
+        head={"pooling": "global_sum", "num_classes": 2},
+    )
+    model = build_model(spec)
+    rng = np.random.default_rng(0)
+    for weight in model.weights:
+        weight.assign(rng.normal(size=weight.shape).astype("float32"))
+    image = rng.normal(size=(6, 6, 1)).astype("float32")
+
+    def conv(x, name):
+        kernel, bias = (keras.ops.convert_to_numpy(w) for w in model.get_layer(name).weights)
+        return _conv_same(x, kernel) + bias
+
+    x = np.maximum(conv(image, "block1_conv1"), 0)
+    # TensorFlow's 'same' padding at stride 2 on an even side pads only the
+    # bottom and right, so a 3x3 window is centred on odd pixels; a 1x1 one
+    # needs no padding and takes the even pixels.
+    y = np.maximum(conv(x, "block2_conv1"), 0)[strides - 1 :: strides, strides - 1 :: strides]
+    y = conv(y, "block2_conv2")
+    if in_channels != 4 or strides != 1:
+        kernel, bias = (
+            keras.ops.convert_to_numpy(w) for w in model.get_layer("block2_shortcut").weights
+        )
+        x = x[::strides, ::strides] @ kernel[0, 0] + bias
+    expected = np.maximum(y + x, 0)
+
+    probe = keras.Model(model.input, model.get_layer("block2_relu2").output)
+    np.testing.assert_allclose(probe(image[None])[0], expected, rtol=1e-5, atol=1e-4)
+    assert model.count_params() == spec.parameter_count()

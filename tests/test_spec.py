@@ -45,6 +45,21 @@ def test_pool_strides_default_to_pool_size():
     assert spec.feature_map_shapes() == [(3, 3, 4)]
 
 
+def test_a_shortcut_block_strides_once_and_counts_its_projection():
+    strided = {"filters": 8, "convs": 2, "strides": 2, "pooling": "none", "batch_norm": True}
+    spec = ConvNetSpec(
+        input={"height": 9, "width": 9, "channels": 1},
+        blocks=[strided, {**strided, "shortcut": True}],
+        head={"pooling": "global_average", "num_classes": 2},
+    )
+    # 9 -> 5 -> 3 where every convolution strides; 3 -> 2 where only the first does.
+    assert spec.feature_map_shapes() == [(3, 3, 8), (2, 2, 8)]
+    # Convolutions without bias (batch norm), BN's four vectors, the 1x1
+    # projection of the stride-2 shortcut with its bias, the classifier.
+    convs = 9 * 1 * 8 + 9 * 8 * 8 + 2 * 9 * 8 * 8
+    assert spec.parameter_count() == convs + 4 * 8 * 4 + (8 * 8 + 8) + (8 * 2 + 2)
+
+
 def _error(**changes):
     data = json.loads(json.dumps(LENET))
     for key, value in changes.items():
@@ -73,6 +88,12 @@ def _error(**changes):
         ({"block2__padding": "full"}, "Received: padding='full'"),
         ({"block1__dropout": 1.5}, "block 1: `dropout` must be a number in [0, 1)"),
         ({"block1__batch_norm": "yes"}, "block 1: `batch_norm` must be true or false"),
+        ({"block1__shortcut": 1}, "block 1: `shortcut` must be true or false"),
+        (
+            {"block2__shortcut": True},
+            "block 2: a shortcut block adds its input to its convolutions' output, so their "
+            "maps must match: set padding='same' (or shortcut=false). Received: padding='valid'",
+        ),
         ({"block1__filtres": 3}, "block 1: unknown field 'filtres' (did you mean 'filters'?)"),
         ({"head__num_classes": 0}, "head: `num_classes` must be a positive integer"),
         ({"head__pooling": "avg"}, "head: `pooling` must be one of 'flatten'"),

@@ -22,6 +22,7 @@ SMALLEST = {
     "minivgg": "minivgg_s",
     "alexnet": "alexnet_mini",
     "mobilecnn": "mobilecnn_050",
+    "resnet8": "resnet8",
     "tinyvgg": "tinyvgg_8k",
 }
 FAMILIES = sorted(SMALLEST.values())

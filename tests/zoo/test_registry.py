@@ -24,7 +24,13 @@ def test_at_least_ten_variants_in_the_five_families():
 
 def test_list_models_patterns_are_shell_style_and_sorted():
     assert list_models("lenet5*") == ["lenet5", "lenet5_max"]
-    assert list_models("*vgg*") == ["minivgg_l", "minivgg_m", "minivgg_s", "tinyvgg_8k"]
+    assert list_models("*vgg*") == [
+        "minivgg_18",
+        "minivgg_l",
+        "minivgg_m",
+        "minivgg_s",
+        "tinyvgg_8k",
+    ]
     assert list_models(["lenet5", "seed_cnn_?ase"]) == ["lenet5", "seed_cnn_base"]
     assert list_models("mobilecnn_*", exclude="*_100") == ["mobilecnn_050", "mobilecnn_075"]
     assert list_models() == sorted(list_models())
