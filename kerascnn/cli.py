@@ -191,6 +191,7 @@ def _train(args) -> int:
         schedule=args.schedule,
         warmup_epochs=args.warmup_epochs,
         weight_decay=args.weight_decay,
+        label_smoothing=args.label_smoothing,
         monitor=args.monitor,
         seed=args.seed,
         precision=args.precision,
@@ -457,6 +458,12 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--schedule", choices=SCHEDULES, default="cosine")
     runs.add_argument("--warmup-epochs", type=int, default=0)
     runs.add_argument("--weight-decay", type=float, default=0.0)
+    runs.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=0.0,
+        help="share of each target spread over the classes, e.g. 0.1",
+    )
     runs.add_argument(
         "--monitor", choices=MONITORS, default="val_accuracy", help="metric that picks best.keras"
     )

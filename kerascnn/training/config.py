@@ -28,6 +28,8 @@ class TrainConfig:
             "constant".
         warmup_epochs: Epochs of linear warmup to the peak learning rate.
         weight_decay: Weight decay (adamw and sgd).
+        label_smoothing: Share of each one-hot target spread evenly over
+            the classes, in [0, 1) (softmax and linear heads); 0 for none.
         monitor: Metric that picks the best model (`val_accuracy`; falls
             back to `accuracy` without validation data).
         seed: Makes the run reproducible (weights, ops). For the same data
@@ -55,6 +57,7 @@ class TrainConfig:
     schedule: str = "cosine"
     warmup_epochs: int = 0
     weight_decay: float = 0.0
+    label_smoothing: float = 0.0
     monitor: str = "val_accuracy"
     seed: int | None = None
     precision: str = "float32"
@@ -94,6 +97,11 @@ class TrainConfig:
         if self.weight_decay < 0:
             raise UsageError(
                 f"`weight_decay` must be >= 0. Received: weight_decay={self.weight_decay!r}"
+            )
+        if not 0 <= self.label_smoothing < 1:
+            raise UsageError(
+                "`label_smoothing` must be in [0, 1), e.g. 0.1. "
+                f"Received: label_smoothing={self.label_smoothing!r}"
             )
         if self.cpu_replicas is not None:
             positive_int("cpu_replicas")

@@ -106,7 +106,7 @@ def compile_for_training(model: keras.Model, config: TrainConfig, steps_per_epoc
     loss its classifier's activation calls for (`classification_loss`)."""
     model.compile(
         optimizer=_optimizer(config, steps_per_epoch),
-        loss=classification_loss(head_activation(model)),
+        loss=classification_loss(head_activation(model), config.label_smoothing),
         metrics=["accuracy"],
         jit_compile=config.jit_compile,
     )

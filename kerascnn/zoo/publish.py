@@ -102,6 +102,8 @@ def _train_command(run: dict, model_name: str, preset_name: str, dataset: dict) 
     ):
         if config.get(key) is not None:
             words += [flag, str(config[key])]
+    if config.get("label_smoothing"):
+        words += ["--label-smoothing", str(config["label_smoothing"])]
     if config.get("precision", "float32") != "float32":
         words += ["--precision", config["precision"]]
     return _command(head, dataset["flags"], words)

@@ -10,7 +10,8 @@ from PIL import Image
 
 from kerascnn import build_model
 from kerascnn.data import load_dataset
-from kerascnn.losses import SparseBinaryCrossentropy
+from kerascnn.errors import UsageError
+from kerascnn.losses import SmoothedSparseCategoricalCrossentropy, SparseBinaryCrossentropy
 from kerascnn.training import TrainConfig, evaluate, train
 from kerascnn.training.class_weights import balanced_class_weights
 from kerascnn.training.evaluation import EvaluationReport
@@ -109,6 +110,32 @@ def test_the_sigmoid_loss_survives_a_saved_checkpoint(tmp_path):
     compile_for_training(model, TrainConfig(), steps_per_epoch=1)
     model.save(tmp_path / "m.keras")
     assert isinstance(keras.saving.load_model(tmp_path / "m.keras").loss, SparseBinaryCrossentropy)
+
+
+@pytest.mark.parametrize("activation", ["softmax", "linear"])
+def test_label_smoothing_spreads_a_share_of_each_target_over_the_classes(activation, tmp_path):
+    model = build_model({**SMALL_SPEC, "head": {"num_classes": 3, "activation": activation}})
+    compile_for_training(model, TrainConfig(label_smoothing=0.3), steps_per_epoch=1)
+    p = np.array([[0.2, 0.7, 0.1], [0.6, 0.3, 0.1]], dtype="float32")
+    labels = np.array([1, 2])
+    # NumPy oracle: cross-entropy against 0.7 * one-hot + 0.3 / 3.
+    targets = 0.7 * np.eye(3)[labels] + 0.1
+    expected = -(targets * np.log(p)).sum(axis=1).mean()
+    predictions = p if activation == "softmax" else np.log(p)  # logits of p
+    assert float(model.loss(labels, predictions)) == pytest.approx(expected, rel=1e-5)
+    # The checkpoint a run resumes from keeps the smoothing.
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras").loss
+    assert isinstance(loaded, SmoothedSparseCategoricalCrossentropy)
+    assert float(loaded(labels, predictions)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_label_smoothing_is_refused_for_a_sigmoid_head_and_out_of_range():
+    model = build_model({**SMALL_SPEC, "head": {"num_classes": 3, "activation": "sigmoid"}})
+    with pytest.raises(UsageError, match="sigmoid head answers each class on its own"):
+        compile_for_training(model, TrainConfig(label_smoothing=0.1), steps_per_epoch=1)
+    with pytest.raises(UsageError, match=r"Received: label_smoothing=1\.0"):
+        TrainConfig(label_smoothing=1.0)
 
 
 def test_balanced_accuracy_and_a_confusion_matrix_with_names():
