@@ -152,6 +152,16 @@ def _micro_section(micro: dict) -> list[str]:
     ]
 
 
+def _selection(training: dict) -> str:
+    """How the published epoch was picked, in words."""
+    monitor = training.get("monitor", "val_accuracy")  # older presets: validation accuracy
+    metric = "accuracy" if monitor.endswith("accuracy") else "loss"
+    if monitor.startswith("val_"):
+        share = training["data"]["validation_split"]
+        return f"by validation {metric} on {share:.0%} of the training images"
+    return f"by training {metric}: every training image was trained on, none held out"
+
+
 def _speed_lines(training: dict) -> list[str]:
     if "seconds" not in training:
         return []
@@ -207,8 +217,7 @@ def render_card(metadata: dict, transfer: dict | None = None, micro: dict | None
         "## Training recipe",
         "",
         f"{training['epochs_completed']} epochs, best at epoch {training['best_epoch']} "
-        f"(by validation accuracy on {training['data']['validation_split']:.0%} of the "
-        f"training images); optimizer {config['optimizer']}, peak learning rate "
+        f"({_selection(training)}); optimizer {config['optimizer']}, peak learning rate "
         f"{config['learning_rate']}, {config['schedule']} schedule, "
         f"{config['warmup_epochs']} warm-up epoch(s), weight decay {config['weight_decay']}, "
         f"batch size {training['data']['batch_size']}, augmentation "

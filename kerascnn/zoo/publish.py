@@ -169,6 +169,10 @@ def publish_preset(
     run_dir = Path(run_dir)
     run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     history = json.loads((run_dir / "history.json").read_text(encoding="utf-8"))
+    # best.keras is the first epoch with the best value of the run's monitor.
+    monitor = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))["monitor"]
+    pick = min if "loss" in monitor else max
+    best_epoch = pick(history, key=lambda h: h[monitor])["epoch"]
     model = keras.saving.load_model(run_dir / "best.keras", compile=False)
     expected = entry.spec(
         (model.spec.input.height, model.spec.input.width, model.spec.input.channels),
@@ -199,7 +203,8 @@ def publish_preset(
             "config": run["config"],
             "data": run_data,
             "epochs_completed": len(history),
-            "best_epoch": max(history, key=lambda h: h.get("val_accuracy", 0))["epoch"],
+            "best_epoch": best_epoch,
+            "monitor": monitor,
             "replicas": run.get("replicas", 1),
             **_training_speed(history, run),
         },

@@ -47,6 +47,10 @@ def test_train_a_zoo_name_then_publish_it_as_a_measured_preset(tfds_data_dir, tm
         "1000",
         "--epochs",
         "1",
+        "--validation-split",
+        "0",
+        "--label-smoothing",
+        "0.1",
         "--out",
         str(run),
         "--verbose",
@@ -85,11 +89,17 @@ def test_train_a_zoo_name_then_publish_it_as_a_measured_preset(tfds_data_dir, tm
     assert metadata["dataset"]["license"].startswith("CC BY-SA 3.0")
     assert metadata["reproduce"][0].startswith("kerascnn train lenet5 --data tfds:mnist")
     assert metadata["training"]["config"]["epochs"] == 1
+    # The recipe repeats every setting that changed the run.
+    train_line = shlex.split(metadata["reproduce"][0])
+    assert train_line[train_line.index("--label-smoothing") + 1] == "0.1"
+    assert train_line[train_line.index("--validation-split") + 1] == "0.0"
+    assert metadata["training"]["monitor"] == "accuracy"
     # The epoch's time fits inside the command's; images/s counts training steps only.
     training = metadata["training"]
     assert 0 < training["seconds"] < wall
     train_images = training["data"]["sizes"]["train"]
-    assert training["images_per_second"] > train_images / training["seconds"]
+    # (Without validation the two are equal.)
+    assert train_images / training["images_per_second"] <= training["seconds"] * (1 + 1e-6)
     assert training["machine"]["cpus"] == os.cpu_count()
     # The recipe's publish line gives the card its prose again.
     publish = shlex.split(metadata["reproduce"][-1])
@@ -124,6 +134,7 @@ def test_train_a_zoo_name_then_publish_it_as_a_measured_preset(tfds_data_dir, tm
     assert f"{100 * accuracy:.2f}%" in card or f"{100 * metadata['test_accuracy']:.2f}%" in card
     assert "lenet5.tiny" in (cards / "README.md").read_text()
     assert f"{training['images_per_second']:,.0f} training images a second" in card
+    assert "(by training accuracy: every training image was trained on, none held out)" in card
 
 
 def test_publish_refuses_a_run_of_another_network(tfds_data_dir, tmp_path):
