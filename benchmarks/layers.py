@@ -11,7 +11,7 @@ Each pair runs as compiled TensorFlow functions, interleaved round by round
 (the order alternating), so that drift on a shared machine hits both sides
 alike; the ratio is the median of the per-round ratios.
 
-    python benchmarks/layers.py [--rounds 200] [--json results.json]
+    python benchmarks/layers.py [--rounds 200] [--json results.json] [--jit-compile]
 """
 
 from __future__ import annotations
@@ -34,14 +34,18 @@ import tensorflow as tf
 from kerascnn.layers import RectifiedFeatureMap, SumPooling2D
 
 
+# --jit-compile: every function compiled with XLA instead.
+JIT_COMPILE = False
+
+
 def _compiled(model):
-    return tf.function(lambda x: model(x, training=False), jit_compile=False)
+    return tf.function(lambda x: model(x, training=False), jit_compile=JIT_COMPILE)
 
 
 def _compiled_step(model):
     """Forward and backward through `model`: the input's gradient of a loss."""
 
-    @tf.function(jit_compile=False)
+    @tf.function(jit_compile=JIT_COMPILE)
     def step(x):
         with tf.GradientTape() as tape:
             tape.watch(x)
@@ -139,11 +143,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200, help="interleaved rounds per pair")
     parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument("--jit-compile", action="store_true", help="compile with XLA")
     args = parser.parse_args()
+    global JIT_COMPILE
+    JIT_COMPILE = args.jit_compile
 
     results = [*pooling_cases(args.rounds), relu_case(args.rounds)]
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
     kernels = "oneDNN" if os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1" else "Eigen"
+    kernels = "XLA" if JIT_COMPILE else kernels
     print(f"TensorFlow {tf.__version__} ({kernels} kernels), Keras {keras.__version__}, {machine}")
     for r in results:
         verdict = "ok" if r["meets_goal"] else "OVER GOAL"
