@@ -33,19 +33,35 @@ class Step:
         return [name for name in (self.conv, self.rectified, self.pooled) if name]
 
 
+def _source_conv(layer, producers: dict) -> str | None:
+    """The convolution whose output `layer` rectifies: back through its
+    inputs (batch norm, a shortcut's sum: its first input, the main path)."""
+    while True:
+        inputs = layer.input
+        tensor = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
+        layer = producers.get(id(tensor))
+        if layer is None or isinstance(layer, keras.layers.InputLayer):
+            return None
+        if isinstance(layer, CONV_LAYERS):
+            return layer.name
+
+
 def steps(model: keras.Model) -> list[Step]:
     """The conv -> ReLU -> pool steps of a model, in order.
 
     Each rectifying layer (`RectifiedFeatureMap` or `ReLU`) is a step; its
-    convolution is the last one before it and its pooling the first pooling
-    layer after it, before the next convolution.
+    convolution is the one whose output it rectifies, traced back through
+    the graph (on a shortcut block's main path, not its 1x1 projection),
+    and its pooling the first pooling layer after it, before the next
+    convolution.
     """
-    found, conv, current = [], None, None
+    producers = {id(layer.output): layer for layer in model.layers}
+    found, current = [], None
     for layer in model.layers:
         if isinstance(layer, CONV_LAYERS):
-            conv, current = layer.name, None
+            current = None
         elif is_rectified_map(layer):
-            current = Step(conv, layer.name, None)
+            current = Step(_source_conv(layer, producers), layer.name, None)
             found.append(current)
         elif isinstance(layer, POOL_LAYERS) and current is not None and current.pooled is None:
             found[-1] = current = Step(current.conv, current.rectified, layer.name)

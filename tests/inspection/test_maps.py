@@ -79,6 +79,21 @@ def test_any_functional_model_with_relu_layers_works():
     assert set(filters(model)) == {"c1", "c2"}
 
 
+def test_a_shortcut_blocks_rectified_map_pairs_with_its_main_path_convolution():
+    # In resnet8's projecting blocks the 1x1 shortcut is the last convolution
+    # built before the block's second ReLU; the map still comes from conv2.
+    pairs = {step.rectified: step.conv for step in steps(create_model("resnet8"))}
+    assert pairs == {
+        "block1_relu1": "block1_conv1",
+        "block2_relu1": "block2_conv1",
+        "block2_relu2": "block2_conv2",
+        "block3_relu1": "block3_conv1",
+        "block3_relu2": "block3_conv2",
+        "block4_relu1": "block4_conv1",
+        "block4_relu2": "block4_conv2",
+    }
+
+
 def test_a_model_without_rectified_layers_is_refused():
     image = keras.Input((8, 8, 1))
     x = keras.layers.Conv2D(2, 3, activation="relu")(image)
