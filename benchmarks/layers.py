@@ -33,7 +33,6 @@ import tensorflow as tf
 
 from kerascnn.layers import RectifiedFeatureMap, SumPooling2D
 
-
 # --jit-compile: every function compiled with XLA instead.
 JIT_COMPILE = False
 
