@@ -221,8 +221,8 @@ class ConvBlockSpec:
             recognition" (2016). Where the stride or the width changes, the
             input passes through a 1x1 convolution with the block's stride
             first (a projection, with a bias and no batch norm, as in MLPerf
-            Tiny's ResNet-8).
-            Needs padding "same", so that the sum's two maps match.
+            Tiny's ResNet-8). Needs padding "same", so that the sum's two
+            maps match.
         pooling: "max", "sum", "average" or "none".
         pool_size: Pooling window, an int or [height, width].
         pool_strides: Pooling stride; null means `pool_size`.
