@@ -403,7 +403,9 @@ def _add_data_arguments(parser, *, training: bool, data_help: str | None = None)
             "folders whose classes have unequal numbers of images",
         )
         group.add_argument("--validation-split", type=_fraction, default=0.1)
-        group.add_argument("--augment", help="comma-separated: flip, crop, rotation, translation")
+        group.add_argument(
+            "--augment", help="comma-separated: flip, crop, rotation, translation, erase"
+        )
         group.add_argument("--classes", help="comma-separated class names to keep (relabelled)")
         group.add_argument(
             "--per-class", type=_positive_int, help="keep this many training images of each class"

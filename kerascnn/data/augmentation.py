@@ -6,7 +6,7 @@ import keras
 
 from kerascnn.errors import UsageError
 
-AUGMENTATIONS = ("flip", "crop", "rotation", "translation")
+AUGMENTATIONS = ("flip", "crop", "rotation", "translation", "erase")
 
 
 def build_augmentation(names, image_shape, seed: int | None = None) -> keras.Sequential:
@@ -15,7 +15,9 @@ def build_augmentation(names, image_shape, seed: int | None = None) -> keras.Seq
     Args:
         names: Any of "flip" (horizontal), "crop" (pad by 1/8 of the size,
             then crop back at a random place), "rotation" (up to +-18
-            degrees), "translation" (up to 10% each way); a list or a
+            degrees), "translation" (up to 10% each way), "erase" (random
+            erasing, Zhong et al. 2020: half the images get a rectangle of
+            random pixels over 2-40% of their area); a list or a
             comma-separated string.
         image_shape: (height, width, channels) of the images.
         seed: Seed of the random transforms.
@@ -47,4 +49,10 @@ def build_augmentation(names, image_shape, seed: int | None = None) -> keras.Seq
             layers.append(keras.layers.RandomRotation(0.05, fill_mode="constant", seed=seed))
         elif name == "translation":
             layers.append(keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed))
+        elif name == "erase":
+            layers.append(
+                keras.layers.RandomErasing(
+                    factor=(0.5, 0.5), scale=(0.02, 0.4), value_range=(0, 255), seed=seed
+                )
+            )
     return keras.Sequential(layers, name="augmentation")

@@ -154,6 +154,22 @@ def test_channels_that_cannot_be_converted_are_refused():
         check_channels_convertible(5, "tfds:multispectral")
 
 
+def test_random_erasing_covers_a_rectangle_of_half_the_images():
+    from kerascnn.data import build_augmentation
+
+    images = np.full((400, 20, 20, 1), 128.0, dtype="float32")
+    erased = np.asarray(build_augmentation("erase", (20, 20, 1), seed=0)(images, training=True))
+    changed = erased != 128.0
+    hit = changed.any(axis=(1, 2, 3))
+    assert 0.4 < hit.mean() < 0.6
+    assert erased.min() >= 0 and erased.max() <= 255
+    for mask in changed[hit, ..., 0]:
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        # One rectangle (the pixels it spans), at most 40% of the image.
+        assert rows[-1] - rows[0] + 1 == len(rows) and cols[-1] - cols[0] + 1 == len(cols)
+        assert len(rows) * len(cols) <= 0.4 * 20 * 20 + 20
+
+
 def test_augmentation_changes_train_images_only(tmp_path):
     root = tmp_path
     rng = np.random.default_rng(0)
@@ -162,7 +178,7 @@ def test_augmentation_changes_train_images_only(tmp_path):
             _write(root / cls / f"{i}.png", rng.integers(0, 255, (16, 16, 3), dtype=np.uint8))
     plain = load_dataset(str(root), validation_split=0.5, seed=1)
     augmented = load_dataset(
-        str(root), validation_split=0.5, seed=1, augment="flip,crop,rotation,translation"
+        str(root), validation_split=0.5, seed=1, augment="flip,crop,rotation,translation,erase"
     )
     a_train, _ = _all(augmented.train)
     p_train, _ = _all(plain.train)
