@@ -6,6 +6,7 @@ import pytest
 
 from kerascnn import ConvNetSpec, build_model
 from kerascnn.layers import RectifiedFeatureMap, SumPooling2D
+from tests.layers.reference import conv2d
 
 SPEC = ConvNetSpec(
     name="small",
@@ -128,16 +129,6 @@ def test_build_model_accepts_a_dict():
     assert build_model({"blocks": [{"filters": 3}]}).spec.blocks[0].filters == 3
 
 
-def _conv_same(x, kernel):
-    """3x3 stride-1 'same' convolution of one HxWxC image, the NumPy way."""
-    padded = np.pad(x, ((1, 1), (1, 1), (0, 0)))
-    height, width, _ = x.shape
-    windows = np.stack(
-        [padded[i : i + height, j : j + width] for i in range(3) for j in range(3)], axis=2
-    )
-    return np.einsum("hwkc,kcf->hwf", windows, kernel.reshape(9, *kernel.shape[2:]))
-
-
 @pytest.mark.parametrize(("in_channels", "strides"), [(4, 1), (3, 1), (4, 2)])
 def test_a_shortcut_block_adds_its_input_before_the_last_relu(in_channels, strides):
     spec = ConvNetSpec(
@@ -156,7 +147,7 @@ def test_a_shortcut_block_adds_its_input_before_the_last_relu(in_channels, strid
 
     def conv(x, name):
         kernel, bias = (keras.ops.convert_to_numpy(w) for w in model.get_layer(name).weights)
-        return _conv_same(x, kernel) + bias
+        return conv2d(x[None], kernel, bias, "same")[0]
 
     x = np.maximum(conv(image, "block1_conv1"), 0)
     # TensorFlow's 'same' padding at stride 2 on an even side pads only the

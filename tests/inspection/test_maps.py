@@ -7,27 +7,13 @@ import pytest
 from kerascnn.inspection import feature_maps, filters, grad_cam, map_statistics, steps
 from kerascnn.zoo import create_model, list_models
 from tests.conftest import read_idx, shared
-from tests.layers.reference import sum_pool
+from tests.layers.reference import conv2d, sum_pool
 
 
 @pytest.fixture(scope="module")
 def digits():
     folder = shared("mnist")
     return read_idx(folder / "t10k-images-idx3-ubyte.gz")[:4, :, :, None].astype("float32")
-
-
-def _conv2d(x, kernel, bias, padding):
-    """NumPy 'same'/'valid' convolution (cross-correlation), channels last."""
-    kh, kw = kernel.shape[:2]
-    if padding == "same":
-        x = np.pad(x, [(0, 0), ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2), (0, 0)])
-    n, h, w, _ = x.shape
-    out = np.zeros((n, h - kh + 1, w - kw + 1, kernel.shape[-1]))
-    for i in range(out.shape[1]):
-        for j in range(out.shape[2]):
-            patch = x[:, i : i + kh, j : j + kw, :]
-            out[:, i, j, :] = np.tensordot(patch, kernel, axes=([1, 2, 3], [0, 1, 2]))
-    return out + bias
 
 
 def test_lenet5_maps_equal_an_independent_computation(digits):
@@ -39,7 +25,7 @@ def test_lenet5_maps_equal_an_independent_computation(digits):
     x = digits * spec.scale + spec.offset
     conv = model.get_layer("block1_conv1")
     kernel, bias = (keras.ops.convert_to_numpy(w) for w in (conv.kernel, conv.bias))
-    expected_conv = _conv2d(x, kernel, bias, conv.padding)
+    expected_conv = conv2d(x, kernel, bias, conv.padding)
     np.testing.assert_allclose(maps["block1_conv1"], expected_conv, atol=1e-4)
     # The rectified map is max(conv, 0) of the layer's own convolution...
     np.testing.assert_allclose(maps["block1_relu1"], np.maximum(expected_conv, 0), atol=1e-4)
@@ -112,7 +98,7 @@ def test_the_filters_shown_compute_the_convolution_maps(digits):
     maps = feature_maps(model, digits[:2], layers=["block1_conv1"])["block1_conv1"]
     bias = keras.ops.convert_to_numpy(model.get_layer("block1_conv1").bias)
     x = digits[:2].astype("float64") / 255.0
-    expected = _conv2d(x, kernels["block1_conv1"], bias, "same")
+    expected = conv2d(x, kernels["block1_conv1"], bias, "same")
     np.testing.assert_allclose(maps, expected, atol=1e-4)
 
 

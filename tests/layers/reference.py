@@ -1,4 +1,4 @@
-"""Independent NumPy references for the pooling layers (no Keras inside)."""
+"""Independent NumPy references for the layers (no Keras inside)."""
 
 import itertools
 import math
@@ -41,3 +41,18 @@ def sum_pool(x, pool_size, strides, padding, data_format="channels_last"):
     if data_format == "channels_first":
         out = np.moveaxis(out, -1, 1)
     return out
+
+
+def conv2d(x, kernel, bias, padding):
+    """NumPy 'same'/'valid' stride-1 convolution (cross-correlation) of a
+    channels-last batch."""
+    kh, kw = kernel.shape[:2]
+    if padding == "same":
+        x = np.pad(x, [(0, 0), ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2), (0, 0)])
+    n, h, w, _ = x.shape
+    out = np.zeros((n, h - kh + 1, w - kw + 1, kernel.shape[-1]))
+    for i in range(out.shape[1]):
+        for j in range(out.shape[2]):
+            patch = x[:, i : i + kh, j : j + kw, :]
+            out[:, i, j, :] = np.tensordot(patch, kernel, axes=([1, 2, 3], [0, 1, 2]))
+    return out + bias
