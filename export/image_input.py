@@ -5,9 +5,10 @@ TensorFlow)."""
 from __future__ import annotations
 
 import argparse
+import os
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 
 def load_image(path: str, preprocessing: dict) -> np.ndarray:
@@ -45,6 +46,18 @@ def run_command_line(classify, description: str, suffix: str, argv=None) -> int:
     parser.add_argument("image", help="an image file (PNG, JPEG, ...)")
     parser.add_argument("--top", type=int, default=5)
     args = parser.parse_args(argv)
-    for name, probability in classify(args.model, args.image, args.top):
+    if not os.path.isfile(args.model):
+        parser.error(
+            f"model '{args.model}' is not a file; pass the {suffix} that kerascnn export wrote"
+        )
+    if not os.path.isfile(args.image):
+        parser.error(f"image '{args.image}' is not a file; pass a PNG or JPEG to classify")
+    if args.top < 1:
+        parser.error(f"--top must be 1 or more. Received: --top={args.top}")
+    try:
+        answers = classify(args.model, args.image, args.top)
+    except UnidentifiedImageError:
+        parser.error(f"image '{args.image}' is not an image Pillow can read; pass a PNG or JPEG")
+    for name, probability in answers:
         print(f"{name}\t{probability:.4f}")
     return 0

@@ -69,6 +69,11 @@ def _load_model(source: str, *, trust_saved_model: bool = False):
             "--trust-saved-model if you trust where it came from, or evaluate the .tflite or "
             ".onnx export (data, not code)."
         )
+    if path.suffix in (".keras", ".tflite", ".onnx") and not path.exists():
+        raise UsageError(
+            f"'{source}' does not exist; give the path of a {path.suffix} file (a run folder "
+            "holds best.keras, an export folder its .tflite and .onnx files)."
+        )
     exported = (path / "saved_model.pb").is_file() or (path / "micro.json").is_file()
     if path.suffix in (".tflite", ".onnx") or exported:
         from kerascnn.export import load_artifact

@@ -184,7 +184,9 @@ def test_a_decompression_bomb_is_refused_with_the_cap(tmp_path):
     _one_line_error(result, "67,108,864 pixels", "KERASCNN_MAX_IMAGE_PIXELS")
 
 
-@pytest.mark.parametrize("kind", ["missing.onnx", "corrupt.onnx", "corrupt.tflite", "saved"])
+@pytest.mark.parametrize(
+    "kind", ["missing.keras", "missing.onnx", "corrupt.onnx", "corrupt.tflite", "saved"]
+)
 def test_missing_and_corrupt_artifacts_are_named(kind, tmp_path, two_class_folder):
     path = tmp_path / kind
     if kind.startswith("corrupt"):
@@ -194,7 +196,8 @@ def test_missing_and_corrupt_artifacts_are_named(kind, tmp_path, two_class_folde
         (path / "saved_model.pb").write_bytes(b"\x00garbage")
     extra = ["--trust-saved-model"] if kind == "saved" else []
     result = run_kerascnn("evaluate", path, "--data", two_class_folder, *extra)
-    _one_line_error(result, str(path))
+    fragments = ["does not exist"] if kind.startswith("missing") else []
+    _one_line_error(result, str(path), *fragments)
 
 
 def _mount_namespace_available() -> bool:

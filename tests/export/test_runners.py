@@ -74,3 +74,25 @@ def test_the_blocker_blocks(blocker, module, tmp_path):
         capture_output=True, text=True, env=env, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode != 0 and "must not be needed" in result.stderr
+
+
+@pytest.mark.parametrize("runner", ["classify_tflite.py", "classify_onnx.py"])
+def test_runner_answers_bad_paths_in_one_line(runner, lenet5_export, digits, blocker, tmp_path):
+    out, _ = lenet5_export
+    artifact = out / ("model.tflite" if runner.endswith("tflite.py") else "model.opset17.onnx")
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("not pixels")
+    cases = [
+        (tmp_path / "missing.model", digits[0][0], "model '"),
+        (artifact, tmp_path / "missing.png", "image '"),
+        (artifact, not_an_image, "not an image Pillow can read"),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(blocker)}
+    for model, image, message in cases:
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "export" / runner), str(model), str(image)],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+        assert result.stdout == ""
