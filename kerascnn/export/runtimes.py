@@ -7,6 +7,7 @@ outputs and the fraction of images whose top-1 class agrees.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from kerascnn.export.metadata import INPUT_NAME, OUTPUT_NAME
 
 FLOAT_TOLERANCE = 1e-4
 QUANTIZED_AGREEMENT = 0.98
+# One-sided 95%: a quantized artifact is refused only when its images show,
+# with this confidence, that it agrees with Keras less often than required.
+AGREEMENT_CONFIDENCE_Z = 1.645
 
 
 @dataclass(frozen=True)
@@ -51,13 +55,46 @@ def parity(reference: np.ndarray, outputs: np.ndarray) -> Parity:
     )
 
 
+def agreement_upper_bound(agreement: float, samples: int, z: float = AGREEMENT_CONFIDENCE_Z):
+    """The upper end of the Wilson score interval of a measured agreement rate.
+
+    Eighty images that flip two answers (97.5%) do not show that an artifact
+    agrees less than 98% of the time; a thousand that flip twenty-five do.
+    The Wilson interval stays inside [0, 1] and is sound for rates near 1
+    and for few samples, where the normal approximation is not.
+
+    Args:
+        agreement: The fraction of images whose top-1 class agreed.
+        samples: How many images it was measured on.
+        z: The normal quantile of the confidence (1.645: one-sided 95%).
+
+    Example:
+    >>> round(agreement_upper_bound(0.975, 80), 4)
+    0.9917
+    """
+    if samples <= 0:
+        return 1.0
+    n, p, z2 = samples, agreement, z * z
+    center = p + z2 / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return min(1.0, (center + spread) / (1 + z2 / n))
+
+
 def check(name: str, result: Parity, *, quantized: bool, tolerance: float, agreement: float):
-    """Raises `ExportError` when an artifact is outside its tolerance."""
-    if quantized and result.top1_agreement < agreement:
+    """Raises `ExportError` when an artifact is outside its tolerance.
+
+    A quantized artifact is refused when even the upper end of the 95%
+    confidence interval of its top-1 agreement is under `agreement`, so the
+    gate is as strict as the number of images allows, and no stricter.
+    """
+    upper = agreement_upper_bound(result.top1_agreement, result.samples)
+    if quantized and upper < agreement:
         raise ExportError(
             f"{name}: top-1 agreement with Keras is {100 * result.top1_agreement:.1f}% on "
-            f"{result.samples} images, under the required {100 * agreement:.1f}%. Calibrate "
-            "on more representative images (representative_data), or use a float variant."
+            f"{result.samples} images (at most {100 * upper:.1f}% at 95% confidence), under "
+            f"the required {100 * agreement:.1f}%. Calibrate on more images like the ones it "
+            "will see (--data for kerascnn export, representative_data in Python), or use a "
+            "float variant."
         )
     # Probabilities are at most 1; other outputs (raw maps, sums) get the
     # same tolerance relative to their magnitude.

@@ -93,6 +93,45 @@ def test_an_artifact_over_tolerance_fails_and_writes_nothing(tmp_path, monkeypat
     assert list(tmp_path.iterdir()) == []
 
 
+def _flipped(samples, changed):
+    """Keras outputs for `samples` images and an artifact's that change the
+    top-1 class of `changed` of them."""
+    reference = np.random.default_rng(0).dirichlet(np.ones(10), size=samples)
+    outputs = reference.copy()
+    outputs[:changed] = np.roll(outputs[:changed], 1, axis=1)
+    return reference, outputs
+
+
+@pytest.mark.parametrize(
+    "samples, allowed", [(80, 3), (256, 8), (1000, 27)]
+)  # most answers that may change while 98% stays inside the 95% interval
+def test_the_int8_gate_refuses_only_what_its_images_show(samples, allowed):
+    from kerascnn.export import runtimes
+
+    def check(changed):
+        result = runtimes.parity(*_flipped(samples, changed))
+        assert result.top1_agreement == (samples - changed) / samples
+        runtimes.check("model.int8.tflite", result, quantized=True, tolerance=1e-4,
+                       agreement=0.98)  # fmt: skip
+
+    check(allowed)  # e.g. 78 of 80 (97.5%): two near-ties flipping prove nothing
+    with pytest.raises(ExportError, match=r"--data for kerascnn export.*or use a float variant"):
+        check(allowed + 1)
+
+
+def test_the_gate_bound_is_the_wilson_interval():
+    from kerascnn.export.runtimes import agreement_upper_bound
+
+    stats = pytest.importorskip("scipy.stats")
+    for samples in (1, 10, 80, 256, 1000):
+        for agreeing in {0, samples // 2, max(0, samples - 3), samples - 1, samples}:
+            # A two-sided 90% interval's upper end is the one-sided 95% bound.
+            high = stats.binomtest(agreeing, samples).proportion_ci(0.90, "wilson").high
+            assert agreement_upper_bound(agreeing / samples, samples) == pytest.approx(
+                high, abs=1e-4
+            )
+
+
 def test_a_killed_export_leaves_nothing_at_the_destination(tmp_path):
     out = tmp_path / "out"
     process = subprocess.Popen(
