@@ -2,12 +2,14 @@
 labelled folder -> a preset fine-tuned on it -> artifacts on a device that
 answer with *their* class names."""
 
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tests.conftest import ROOT
@@ -17,6 +19,8 @@ from tests.export.test_runners import BLOCKED
 ANIMAL, VEHICLE = "wild animal", "véhicule"
 NAMES = [VEHICLE, ANIMAL]  # class folders in sorted order
 ARTIFACTS = ("model.tflite", "model.int8.tflite", "model.opset17.onnx", "model.opset17-int8.onnx")
+# The microcontroller artifact needs TFLite Micro (the dev extra has it).
+MICRO = importlib.util.find_spec("tflite_micro") is not None
 
 
 def _kerascnn(*args, cwd):
@@ -50,7 +54,8 @@ def journey(cifar10_folder, tmp_path_factory):
         "--out", "runs/ft", "--seed", "0", "--verbose", "0", cwd=home,
     )  # fmt: skip
     report = _kerascnn(
-        "export", "runs/ft/final.keras", "--out", "ft_export", "--format", "tflite,onnx",
+        "export", "runs/ft/final.keras", "--out", "ft_export",
+        "--format", "tflite,onnx,micro" if MICRO else "tflite,onnx",
         "--quantize", "int8", "--data", "mine", "--samples", "60", cwd=home,
     )  # fmt: skip
     return home, report
@@ -106,6 +111,32 @@ def test_the_runners_answer_with_the_users_class_name(
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         assert result.stdout.splitlines()[0].split("\t")[0] == expected
+
+
+@pytest.mark.skipif(not MICRO, reason="needs tflite-micro (pip install 'kerascnn[micro]')")
+def test_a_microcontroller_answers_with_the_users_class_name(journey, cifar10_folder):
+    from PIL import Image
+    from tflite_micro.python.tflite_micro import runtime
+
+    home, _ = journey
+    folder = home / "ft_export" / "micro"
+    names = json.loads((folder / "kerascnn_metadata.json").read_text(encoding="utf-8"))
+    arena = json.loads((folder / "micro.json").read_text())["arena_bytes"]
+    # TFLite Micro's own interpreter in the arena the export measured, fed
+    # int8 pixels as firmware would.
+    interpreter = runtime.Interpreter.from_bytes(
+        (folder / "model.tflite").read_bytes(), arena_size=arena
+    )
+    quantization = interpreter.get_input_details(0)["quantization_parameters"]
+    scale, zero = quantization["scales"][0], quantization["zero_points"][0]
+    for source, expected in (("automobile", VEHICLE), ("deer", ANIMAL)):
+        photo = sorted((cifar10_folder / "test" / source).glob("*.jpg"))[0]
+        pixels = np.asarray(Image.open(photo).convert("RGB"), dtype="float32")
+        interpreter.set_input(
+            np.clip(np.round(pixels / scale) + zero, -128, 127).astype(np.int8)[None], 0
+        )
+        interpreter.invoke()
+        assert names["class_names"][int(np.argmax(interpreter.get_output(0)))] == expected
 
 
 def test_the_inspection_page_names_the_users_classes(journey, cifar10_folder):
