@@ -120,7 +120,7 @@ def test_a_microcontroller_answers_with_the_users_class_name(journey, cifar10_fo
 
     home, _ = journey
     folder = home / "ft_export" / "micro"
-    names = json.loads((folder / "kerascnn_metadata.json").read_text(encoding="utf-8"))
+    metadata = json.loads((folder / "kerascnn_metadata.json").read_text(encoding="utf-8"))
     arena = json.loads((folder / "micro.json").read_text())["arena_bytes"]
     # TFLite Micro's own interpreter in the arena the export measured, fed
     # int8 pixels as firmware would.
@@ -136,7 +136,7 @@ def test_a_microcontroller_answers_with_the_users_class_name(journey, cifar10_fo
             np.clip(np.round(pixels / scale) + zero, -128, 127).astype(np.int8)[None], 0
         )
         interpreter.invoke()
-        assert names["class_names"][int(np.argmax(interpreter.get_output(0)))] == expected
+        assert metadata["class_names"][int(np.argmax(interpreter.get_output(0)))] == expected
 
 
 def test_the_inspection_page_names_the_users_classes(journey, cifar10_folder):
