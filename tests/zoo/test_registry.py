@@ -30,6 +30,7 @@ def test_list_models_patterns_are_shell_style_and_sorted():
         "minivgg_m",
         "minivgg_s",
         "tinyvgg_8k",
+        "tinyvgg_8k_full",
     ]
     assert list_models(["lenet5", "seed_cnn_?ase"]) == ["lenet5", "seed_cnn_base"]
     assert list_models("mobilecnn_*", exclude="*_100") == ["mobilecnn_050", "mobilecnn_075"]
@@ -108,6 +109,15 @@ def test_the_edge_networks_fit_their_budgets_counted_by_hand():
     info = model_info("tinyvgg_8k")
     assert (info.parameters, info.macs) == (params, macs)
     assert params <= 8_000 and create_model("tinyvgg_8k").count_params() == params
+    # tinyvgg_8k_full: three padded 3x3 convolutions at 28x28, pooling to 14x14,
+    # four valid 3x3 convolutions, two 1x1 convolutions.
+    convs = [(1, 10, 9, 28), (10, 10, 9, 28), (10, 10, 9, 28), (10, 16, 9, 12), (16, 15, 9, 10),
+             (15, 8, 9, 8), (8, 8, 9, 6), (8, 8, 1, 6), (8, 16, 1, 6)]  # fmt: skip
+    params = sum(i * o * k + 4 * o for i, o, k, _ in convs) + 16 * 10 + 10
+    macs = sum(i * o * k * side * side for i, o, k, side in convs) + 16 * 10
+    info = model_info("tinyvgg_8k_full")
+    assert (info.parameters, info.macs) == (params, macs)
+    assert params <= 8_000
     # minivgg_s on 32x32x3 against MLPerf Tiny's ResNet-8 budget.
     stages = [(3, 16, 32), (16, 16, 32), (16, 32, 16), (32, 32, 16), (32, 64, 8), (64, 64, 8)]
     params = sum(9 * i * o + 4 * o for i, o, _ in stages) + 64 * 10 + 10
