@@ -167,7 +167,7 @@ def _opsets(text: str) -> list[int]:
     return opsets
 
 
-def _load_data(args, image_shape):
+def _load_data(args, image_shape, first_epoch=0):
     from kerascnn.data import load_dataset
 
     return load_dataset(
@@ -177,6 +177,7 @@ def _load_data(args, image_shape):
         validation_split=getattr(args, "validation_split", 0.0),
         augment=getattr(args, "augment", None),
         seed=args.seed if getattr(args, "seed", None) is not None else 0,
+        first_epoch=first_epoch,
         data_dir=args.data_dir,
         manual_dir=args.manual_dir,
         on_bad_image=args.on_bad_image,
@@ -212,9 +213,16 @@ def _train(args) -> int:
         make_strategy(args.strategy, args.cpu_replicas)
     import keras
 
+    from kerascnn.data.dataset import stream_seed
+    from kerascnn.training.checkpointing import read_state
+
+    # A resumed run continues with new shuffles, augmentations and dropout
+    # masks, not those of its first epochs again.
+    state = read_state(args.out, args.epochs) if args.resume else None
+    first_epoch = state["epoch"] if state else 0
     if args.seed is not None:
         # Before the data: tf.data mixes the global seed into its shuffle order.
-        keras.utils.set_random_seed(args.seed)
+        keras.utils.set_random_seed(stream_seed(args.seed, first_epoch))
     source = Path(args.model)
     if source.suffix == ".json" or (source.suffix == "" and "." not in args.model):
         model = _read_spec(args.model) if source.suffix == ".json" else _zoo_spec(args)
@@ -222,7 +230,7 @@ def _train(args) -> int:
     else:
         model = _load_model(args.model)
         image_shape = tuple(model.inputs[0].shape[1:])
-    data = _load_data(args, image_shape)
+    data = _load_data(args, image_shape, first_epoch)
     result = train(model, data, args.out, config, resume=args.resume, verbose=_verbosity(args))
     print(f"trained {result.epochs_run} epoch(s) in {result.wall_time_s:.1f} s; run in {args.out}")
     from kerascnn.training.distribute import is_chief

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import tensorflow as tf
 
 from kerascnn.data.augmentation import build_augmentation
@@ -65,6 +66,25 @@ class ImageDataset:
     @property
     def test(self) -> tf.data.Dataset:
         return self.split("test")
+
+
+def stream_seed(seed: int, first_epoch: int) -> int:
+    """The seed of a training stream that starts after `first_epoch` epochs.
+
+    A resumed run rebuilds its data, and with the same seed its shuffles and
+    augmentations would replay those of its first epochs, images it has
+    already seen in the same order and crops. Epoch 0 keeps `seed`, so an
+    uninterrupted run is unchanged; a later epoch mixes itself into the seed.
+
+    Example:
+    >>> stream_seed(0, 0)
+    0
+    """
+    if first_epoch == 0:
+        return seed
+    # SeedSequence hashes the pair, so nearby seeds and epochs give unrelated
+    # streams; one 32-bit word, halved to stay a positive int32 for TF ops.
+    return int(np.random.SeedSequence([seed, first_epoch]).generate_state(1)[0] >> 1)
 
 
 def finish_split(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from kerascnn.data.dataset import DataError, ImageDataset, finish_split
+from kerascnn.data.dataset import DataError, ImageDataset, finish_split, stream_seed
 from kerascnn.data.images import check_channels_convertible, to_image_shape
 from kerascnn.data.subsets import class_ids, select_examples, select_files
 
@@ -54,6 +54,7 @@ def load_dataset(
     validation_split: float = 0.1,
     augment=None,
     seed: int = 0,
+    first_epoch: int = 0,
     data_dir: str | None = None,
     manual_dir: str | None = None,
     on_bad_image: str = "skip",
@@ -77,6 +78,9 @@ def load_dataset(
         augment: Augmentations for the train split: a list or comma-separated
             string of "flip", "crop", "rotation", "translation".
         seed: Seed of the shuffling, the validation cut and augmentation.
+        first_epoch: Training epochs already completed. A resumed run passes
+            them, so its shuffles and augmentations are new draws instead of
+            a replay of its first epochs'; the validation cut stays `seed`'s.
         data_dir: TFDS data directory (where prepared data sets live).
         manual_dir: TFDS manual directory holding the data set's original
             files, to prepare it with no network.
@@ -106,6 +110,11 @@ def load_dataset(
     if per_class is not None and (not isinstance(per_class, int) or per_class < 1):
         raise DataError(
             f"`per_class` must be a positive integer. Received: per_class={per_class!r}"
+        )
+    if not isinstance(first_epoch, int) or first_epoch < 0:
+        raise DataError(
+            "`first_epoch` must be the number of completed epochs, 0 or more. "
+            f"Received: first_epoch={first_epoch!r}"
         )
     if isinstance(classes, str):
         classes = [c.strip() for c in classes.split(",") if c.strip()]
@@ -188,7 +197,7 @@ def load_dataset(
                 batch_size=batch_size,
                 image_shape=image_shape,
                 augment=augment,
-                seed=seed,
+                seed=stream_seed(seed, first_epoch),
                 cache=cache,
             )
             for split, ds in examples.items()

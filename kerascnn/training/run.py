@@ -206,6 +206,9 @@ def train(
             `history.csv`/`.json`, `state.json`, `run.json`.
         config: A `TrainConfig`; its defaults suit small CNNs.
         resume: Continue the run in `run_dir` from its last completed epoch.
+            Build `data` with `load_dataset(..., first_epoch=n)`, n that
+            epoch (`kerascnn.training.checkpointing.read_state(run_dir)`),
+            so the rest of the run draws new batches, not its first ones.
         verbose: Keras' progress display (`"auto"`, 0, 1, 2).
         callbacks: More Keras callbacks.
 

@@ -186,3 +186,30 @@ def test_augmentation_changes_train_images_only(tmp_path):
     assert a_train.min() >= 0 and a_train.max() <= 255
     assert not np.allclose(np.sort(a_train.ravel()), np.sort(p_train.ravel()))
     np.testing.assert_array_equal(_all(augmented.validation)[0], _all(plain.validation)[0])
+
+
+def test_a_resumed_run_draws_new_batches_and_keeps_its_validation_cut(tmp_path):
+    # Rebuilt with the same seed, a resumed run's data would replay the
+    # shuffles and crops of its first epochs; `first_epoch` makes new ones.
+    rng = np.random.default_rng(0)
+    for cls in ("a", "b"):
+        for i in range(8):
+            _write(tmp_path / cls / f"{i}.png", rng.integers(0, 255, (16, 16, 3), dtype=np.uint8))
+
+    def first_batch_and_validation(first_epoch):
+        data = load_dataset(
+            str(tmp_path), validation_split=0.25, seed=1, batch_size=4, augment="crop",
+            first_epoch=first_epoch,
+        )  # fmt: skip
+        return next(iter(data.train))[0].numpy(), _all(data.validation)[0]
+
+    start, start_validation = first_batch_and_validation(0)
+    again, _ = first_batch_and_validation(0)
+    resumed, resumed_validation = first_batch_and_validation(3)
+    later, _ = first_batch_and_validation(4)
+    np.testing.assert_array_equal(again, start)  # a seeded stream is reproducible
+    assert not np.array_equal(resumed, start)
+    assert not np.array_equal(later, resumed)
+    np.testing.assert_array_equal(resumed_validation, start_validation)
+    with pytest.raises(DataError, match="first_epoch=-1"):
+        load_dataset(str(tmp_path), first_epoch=-1)
