@@ -11,42 +11,73 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import http.server
+import os
 import sys
+import urllib.parse
+from http import HTTPStatus
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
-    """This folder at /, the export folder at /model/."""
+    """This folder at /, the export folder at /model/: regular files only.
+
+    Any page the user visits while the server runs can send requests to it,
+    so a request is answered only with a regular file that resolves inside
+    one of the two folders: no `..`, no absolute paths, no symbolic link
+    out, no folder listings. A refused request is one line on stderr.
+    """
 
     export_dir: Path = HERE
 
-    def translate_path(self, path: str) -> str:
-        route = path.split("?", 1)[0].split("#", 1)[0]
+    def _file(self, path: str) -> Path | None:
+        """The file a request path names, or None when it may not be served."""
+        route = urllib.parse.unquote(path.split("?", 1)[0].split("#", 1)[0])
+        if route == "/":
+            route = "/index.html"
+        root, relative = HERE, route[1:]
         if route.startswith("/model/"):
-            relative = Path(route[len("/model/") :])
-            if ".." in relative.parts:
-                return str(HERE / "missing")
-            return str(self.export_dir / relative)
-        return super().translate_path(path)
+            root, relative = self.export_dir, route[len("/model/") :]
+        parts = relative.split("/")
+        if not route.startswith("/") or "\\" in relative or "\0" in relative:
+            return None
+        if any(part in ("", ".", "..") for part in parts):
+            return None  # empty: '//' or an absolute path; '.', '..': a way out
+        target = (root / relative).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            return None  # a symbolic link out, a folder, or nothing
+        return target
+
+    def send_head(self):
+        target = self._file(self.path)
+        if target is None:
+            sys.stderr.write(
+                f"serve.py: refused {self.command} {self.path!r}: not a file in the page "
+                "or export folder\n"
+            )
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return None
+        file = open(target, "rb")  # noqa: SIM115 (the base class closes it)
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", self.guess_type(str(target)))
+        self.send_header("Content-Length", str(os.fstat(file.fileno()).st_size))
+        self.end_headers()
+        return file
 
     def end_headers(self):
         self.send_header("Cache-Control", "no-store")
         super().end_headers()
 
     def log_message(self, format, *args):
-        """Quiet: the page is the output."""
+        """Quiet: the page is the output (refusals are logged by `send_head`)."""
 
 
 def serve(export_dir: Path, port: int = 8000, host: str = "127.0.0.1"):
     """A ThreadingHTTPServer for the page and `export_dir` (not yet serving)."""
     handler = type("ExportHandler", (Handler,), {"export_dir": Path(export_dir).resolve()})
-    return http.server.ThreadingHTTPServer(
-        (host, port), functools.partial(handler, directory=str(HERE))
-    )
+    return http.server.ThreadingHTTPServer((host, port), handler)
 
 
 def main(argv=None) -> int:
