@@ -2,16 +2,17 @@
 
 The package imports lazily (PEP 562), so `kerascnn --help` and
 `kerascnn models` answer without loading TensorFlow. Its Keras classes
-(layers, `ConvNet`, the loss) are registered with Keras as soon as Keras is
-loaded, whichever comes first, so `.keras` files that use them load after
-a plain `import kerascnn`.
+(layers, `ConvNet`, the loss) register with Keras, as keras-hub's do, when
+the modules defining them are imported: by anything of kerascnn that builds
+or loads a model (`kerascnn.load`, `kerascnn.zoo.create_model`, ...), or at
+`import kerascnn` when Keras is already imported. To load a `.keras` file
+with Keras alone after importing Keras, `import kerascnn` first or use
+`kerascnn.load(path)`.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.util
 import sys
 
 from kerascnn._lazy import lazy_getattr
@@ -32,6 +33,7 @@ _EXPORTS = {
     "SpecError": "kerascnn.spec",
     "ConvNet": "kerascnn.builder",
     "build_model": "kerascnn.builder",
+    "load": "kerascnn.model_source",
     "FeatureMapStatistics": "kerascnn.callbacks",
     "SparseBinaryCrossentropy": "kerascnn.losses",
     "KerasCNNError": "kerascnn.errors",
@@ -55,6 +57,7 @@ __all__ = [
     "build_model",
     "describe",
     "layers",
+    "load",
 ]
 _exported = lazy_getattr(__name__, _EXPORTS)
 
@@ -70,43 +73,7 @@ def _register_keras_classes() -> None:
         importlib.import_module(module)
 
 
-class _AfterKerasLoads(importlib.abc.MetaPathFinder):
-    """Registers kerascnn's Keras classes right after `keras` is imported.
-
-    NOTE: `importlib.util.find_spec("keras")` alone (TensorFlow's compat
-    module calls it while TFDS prepares a data set) must not use it up: the
-    finder stays until a `keras` it found is actually executed.
-    """
-
-    def __init__(self):
-        self._finding = False
-
-    def find_spec(self, name, path=None, target=None):
-        if name != "keras" or self._finding:
-            return None
-        self._finding = True  # the lookup below walks sys.meta_path again
-        try:
-            spec = importlib.util.find_spec(name)
-        finally:
-            self._finding = False
-        if spec is None or spec.loader is None:
-            return spec
-        exec_module = spec.loader.exec_module
-
-        def exec_then_register(module):
-            from kerascnn._keras_import import matplotlib_hidden
-
-            with matplotlib_hidden():
-                exec_module(module)
-            if self in sys.meta_path:
-                sys.meta_path.remove(self)
-            _register_keras_classes()
-
-        spec.loader.exec_module = exec_then_register
-        return spec
-
-
+# NOTE: registering costs nothing heavy once Keras is loaded; before that,
+# the modules that define the classes register them when they are imported.
 if "keras" in sys.modules:
     _register_keras_classes()
-elif not any(isinstance(finder, _AfterKerasLoads) for finder in sys.meta_path):
-    sys.meta_path.insert(0, _AfterKerasLoads())

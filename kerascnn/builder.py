@@ -29,7 +29,7 @@ _GLOBAL_POOLING_LAYERS = {
 }
 
 
-def _conv_block(x, block: ConvBlockSpec, number: int, roles: dict):
+def _conv_block(x, block: ConvBlockSpec, number: int, roles: dict, dtype):
     prefix = f"block{number}"
     # A bias before batch normalisation is cancelled by its mean.
     use_bias = not block.batch_norm
@@ -41,18 +41,25 @@ def _conv_block(x, block: ConvBlockSpec, number: int, roles: dict):
 
     def normalize(x, name):
         if block.batch_norm:
-            x = keras.layers.BatchNormalization(name=f"{prefix}_{name.format('bn')}")(x)
+            x = keras.layers.BatchNormalization(name=f"{prefix}_{name.format('bn')}", dtype=dtype)(
+                x
+            )
         return x
 
     def rectify(x, name):
-        return RectifiedFeatureMap(name=f"{prefix}_{name.format('relu')}")(x)
+        return RectifiedFeatureMap(name=f"{prefix}_{name.format('relu')}", dtype=dtype)(x)
 
     shortcut = x
     if block.projects(x.shape[-1]):
         # As MLPerf Tiny's ResNet-8: a plain 1x1 convolution, bias and no
         # batch norm, so the budget of its 78,666 parameters holds.
         shortcut = keras.layers.Conv2D(
-            block.filters, 1, strides=block.strides, padding="same", name=f"{prefix}_shortcut"
+            block.filters,
+            1,
+            strides=block.strides,
+            padding="same",
+            name=f"{prefix}_shortcut",
+            dtype=dtype,
         )(shortcut)
     for j in range(1, block.convs + 1):
         if block.conv_type == "depthwise_separable":
@@ -64,6 +71,7 @@ def _conv_block(x, block: ConvBlockSpec, number: int, roles: dict):
                     padding=block.padding,
                     use_bias=use_bias,
                     name=f"{prefix}_dwconv{j}",
+                    dtype=dtype,
                 )
             )(x)
             x = rectify(normalize(x, f"dw{{}}{j}"), f"dw{{}}{j}")
@@ -78,12 +86,13 @@ def _conv_block(x, block: ConvBlockSpec, number: int, roles: dict):
                 padding=padding,
                 use_bias=use_bias,
                 name=f"{prefix}_conv{j}",
+                dtype=dtype,
             )
         )(x)
         x = normalize(x, f"{{}}{j}")
         if block.shortcut and j == block.convs:
             # The residual sum comes before the last ReLU, as in ResNet.
-            x = keras.layers.Add(name=f"{prefix}_add")([x, shortcut])
+            x = keras.layers.Add(name=f"{prefix}_add", dtype=dtype)([x, shortcut])
         x = rectify(x, f"{{}}{j}")
     if block.pooling != "none":
         x = _POOLING_LAYERS[block.pooling](
@@ -91,24 +100,25 @@ def _conv_block(x, block: ConvBlockSpec, number: int, roles: dict):
             strides=block.effective_pool_strides,
             padding=block.pool_padding,
             name=f"{prefix}_pool",
+            dtype=dtype,
         )(x)
     if block.dropout:
-        x = keras.layers.Dropout(block.dropout, name=f"{prefix}_dropout")(x)
+        x = keras.layers.Dropout(block.dropout, name=f"{prefix}_dropout", dtype=dtype)(x)
     return x
 
 
-def _head(x, head: HeadSpec, roles: dict):
+def _head(x, head: HeadSpec, roles: dict, dtype):
     if head.pooling == "flatten":
-        x = Flatten(name="flatten")(x)
+        x = Flatten(name="flatten", dtype=dtype)(x)
     else:
-        x = _GLOBAL_POOLING_LAYERS[head.pooling](name="global_pool")(x)
+        x = _GLOBAL_POOLING_LAYERS[head.pooling](name="global_pool", dtype=dtype)(x)
     for k, units in enumerate(head.dense, start=1):
         if head.dropout:
-            x = keras.layers.Dropout(head.dropout, name=f"fc{k}_dropout")(x)
-        x = keras.layers.Dense(units, activation="relu", name=f"fc{k}")(x)
+            x = keras.layers.Dropout(head.dropout, name=f"fc{k}_dropout", dtype=dtype)(x)
+        x = keras.layers.Dense(units, activation="relu", name=f"fc{k}", dtype=dtype)(x)
         roles["fully_connected"].append(f"fc{k}")
     if head.dropout:
-        x = keras.layers.Dropout(head.dropout, name="predictions_dropout")(x)
+        x = keras.layers.Dropout(head.dropout, name="predictions_dropout", dtype=dtype)(x)
     # NOTE: float32 so that softmax stays stable under mixed precision.
     classifier = keras.layers.Dense(
         head.num_classes, activation=head.activation, name="predictions", dtype="float32"
@@ -118,21 +128,24 @@ def _head(x, head: HeadSpec, roles: dict):
     return classifier(x)
 
 
-def _network(spec: ConvNetSpec):
-    """The input and output of the network a spec describes, and the names
-    of the layers that play a role in it (first convolution, classifier...)."""
+def _network(spec: ConvNetSpec, dtype):
+    """The input and output of the network a spec describes, its layers
+    computing in the dtype policy `dtype`, and the names of the layers that
+    play a role in it (first convolution, classifier...)."""
     roles = {"first_conv": None, "classifier": None, "fully_connected": []}
     image = keras.Input(
         shape=(spec.input.height, spec.input.width, spec.input.channels),
         dtype="float32",
         name="image",
     )
-    x = keras.layers.Rescaling(spec.input.scale, spec.input.offset, name="rescale")(image)
+    x = keras.layers.Rescaling(spec.input.scale, spec.input.offset, name="rescale", dtype=dtype)(
+        image
+    )
     if spec.input.grayscale:
-        x = RGBToGrayscale(name="grayscale")(x)
+        x = RGBToGrayscale(name="grayscale", dtype=dtype)(x)
     for number, block in enumerate(spec.blocks, start=1):
-        x = _conv_block(x, block, number, roles)
-    return image, _head(x, spec.head, roles), roles
+        x = _conv_block(x, block, number, roles, dtype)
+    return image, _head(x, spec.head, roles, dtype), roles
 
 
 @dataclass(frozen=True)
@@ -232,6 +245,7 @@ class ConvNet(keras.Model):
         provenance: Where the weights came from: a dict with any of
             `preset` (name), `preset_weights_sha256` and `recipe` (the
             fine-tuning recipe run since); empty means trained from the spec.
+        name: The model's name; None means the spec's name.
         **kwargs: Passed to `keras.Model` (for example `trainable`).
 
     Example:
@@ -246,22 +260,19 @@ class ConvNet(keras.Model):
         dtype=None,
         class_names=None,
         provenance: dict | None = None,
+        name: str | None = None,
         **kwargs,
     ):
         spec = spec if isinstance(spec, ConvNetSpec) else ConvNetSpec.from_dict(spec)
         class_names = _checked_class_names(class_names, spec.head.num_classes)
         provenance = _checked_provenance(provenance)
-        kwargs.pop("name", None)  # the spec names the model
-        previous = keras.config.dtype_policy()
-        policy = keras.dtype_policies.get(dtype) if dtype is not None else previous
-        keras.config.set_dtype_policy(policy)
-        try:
-            image, outputs, roles = _network(spec)
-        finally:
-            keras.config.set_dtype_policy(previous)
-        super().__init__(inputs=image, outputs=outputs, name=spec.name, **kwargs)
+        policy = keras.dtype_policies.get(keras.config.dtype_policy() if dtype is None else dtype)
+        image, outputs, roles = _network(spec, policy)
+        super().__init__(inputs=image, outputs=outputs, name=name or spec.name, **kwargs)
+        # NOTE: a functional model takes the global policy as its own; it
+        # computes in the one its layers were given.
+        self.dtype_policy = policy
         self.spec = spec
-        self.policy_name = policy.name
         self.class_names = class_names
         self.provenance = provenance
         self.roles = LayerRoles(
@@ -290,8 +301,9 @@ class ConvNet(keras.Model):
 
     def get_config(self):
         return {
+            "name": self.name,
             "spec": self.spec.to_dict(),
-            "dtype": self.policy_name,
+            "dtype": self.dtype_policy.name,
             "trainable": self.trainable,
             "class_names": list(self.class_names),
             "provenance": dict(self.provenance),

@@ -23,3 +23,7 @@ class UsageError(KerasCNNError, ValueError):
     Example:
     >>> raise UsageError("`top` must be a positive integer. Received: top=0")
     """
+
+
+class DataError(UsageError):
+    """A data source that cannot be loaded, with what to do about it."""

@@ -2,7 +2,9 @@
 labelled folder -> a preset fine-tuned on it -> artifacts on a device that
 answer with *their* class names."""
 
+import contextlib
 import importlib.util
+import io
 import json
 import os
 import shutil
@@ -24,6 +26,7 @@ MICRO = importlib.util.find_spec("tflite_micro") is not None
 
 
 def _kerascnn(*args, cwd):
+    """The command as the user types it, in its own process."""
     result = subprocess.run(
         [sys.executable, "-m", "kerascnn", *map(str, args)],
         cwd=cwd,
@@ -37,28 +40,86 @@ def _kerascnn(*args, cwd):
     return result.stdout
 
 
+def _kerascnn_here(*args) -> str:
+    """The command in this process (`kerascnn.cli.main`): what it printed."""
+    from kerascnn import cli
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert cli.main([str(a) for a in args]) == 0
+    return printed.getvalue()
+
+
 @pytest.fixture(scope="module")
 def journey(cifar10_folder, tmp_path_factory):
-    """A user's folder of deer and car photos, fine-tuned, reloaded and exported."""
+    """A user's folder of deer and car photos, fine-tuned, reloaded and
+    exported: once through the `kerascnn` command, once in Python."""
+    from kerascnn.export import export_model
+    from kerascnn.zoo import finetune
+
     home = tmp_path_factory.mktemp("user")
     for name, source in ((ANIMAL, "deer"), (VEHICLE, "automobile")):
-        folder = home / "mine" / name
-        folder.mkdir(parents=True)
-        for photo in sorted((cifar10_folder / "train" / source).glob("*.jpg"))[:30]:
-            shutil.copy(photo, folder / photo.name)
+        for split, first in (("mine", 0), ("heldout", 0)):
+            folder = home / split / name
+            folder.mkdir(parents=True)
+            kind = "train" if split == "mine" else "test"
+            for photo in sorted((cifar10_folder / kind / source).glob("*.jpg"))[first : first + 30]:
+                shutil.copy(photo, folder / photo.name)
     # A short linear probe keeps the test quick; the built-in one runs 30 epochs.
     recipe = {"stages": [{"name": "head", "train": "head", "epochs": 8, "learning_rate": 0.01}]}
     (home / "probe.json").write_text(json.dumps(recipe))
-    _kerascnn(
-        "finetune", "minivgg_m.cifar10", "--data", "mine", "--recipe", "probe.json",
-        "--out", "runs/ft", "--seed", "0", "--verbose", "0", cwd=home,
+    formats = "tflite,onnx,micro" if MICRO else "tflite,onnx"
+    _kerascnn_here(
+        "finetune", "minivgg_m.cifar10", "--data", home / "mine", "--recipe", home / "probe.json",
+        "--out", home / "runs" / "ft", "--seed", "0", "--verbose", "0",
     )  # fmt: skip
-    report = _kerascnn(
-        "export", "runs/ft/final.keras", "--out", "ft_export",
-        "--format", "tflite,onnx,micro" if MICRO else "tflite,onnx",
-        "--quantize", "int8", "--data", "mine", "--samples", "60", cwd=home,
+    report = _kerascnn_here(
+        "export", home / "runs" / "ft", "--out", home / "ft_export", "--format", formats,
+        "--quantize", "int8", "--data", home / "mine", "--samples", "60",
+    )  # fmt: skip
+    # The same journey in Python, as the README shows it.
+    result = finetune(
+        "minivgg_m.cifar10", home / "mine", home / "runs" / "py", home / "probe.json", seed=0,
+        verbose=0,
+    )  # fmt: skip
+    export_model(
+        result.model, home / "py_export", formats=formats, quantize="int8",
+        representative_data=home / "mine", samples=60, progress=False,
     )  # fmt: skip
     return home, report
+
+
+def test_the_command_and_python_give_the_same_model(journey):
+    import kerascnn
+    from kerascnn.training import evaluate
+
+    home, _ = journey
+    by_command, in_python = (kerascnn.load(home / "runs" / run) for run in ("ft", "py"))
+    for a, b in zip(by_command.get_weights(), in_python.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # A folder of class folders is held out whole: evaluated, not split.
+    report = evaluate(in_python, home / "heldout")
+    assert report.examples == 60 and report.class_names == tuple(NAMES)
+    printed = _kerascnn_here("evaluate", home / "runs" / "ft", "--data", home / "heldout")
+    assert f"{100 * report.accuracy:.2f}%" in printed
+    assert report.accuracy > 0.7
+
+
+def test_the_python_export_answers_with_the_users_class_names(journey, cifar10_folder):
+    home, _ = journey
+    photo = sorted((cifar10_folder / "test" / "deer").glob("*.jpg"))[0]
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "export" / "classify_tflite.py"),
+         str(home / "py_export" / "model.int8.tflite"), str(photo)],
+        capture_output=True, text=True, encoding="utf-8", check=False,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].split("\t")[0] == ANIMAL
+    if MICRO:
+        # The C source names the classes in UTF-8 (octal escapes keep it ASCII).
+        source = (home / "py_export" / "micro" / "model_data.cc").read_text(encoding="ascii")
+        assert '"wild animal"' in source and r'"v\303\251hicule"' in source
 
 
 def test_labels_and_every_artifact_carry_the_users_class_names(journey):
@@ -78,7 +139,7 @@ def test_the_reloaded_model_still_knows_its_classes(journey):
     import keras
 
     home, _ = journey
-    model = keras.saving.load_model(home / "runs" / "ft" / "final.keras")
+    model = keras.saving.load_model(home / "runs" / "ft" / "final.keras")  # Keras alone
     assert model.class_names == NAMES
     assert model.provenance["recipe"] == "probe"
 

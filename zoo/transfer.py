@@ -32,7 +32,7 @@ from kerascnn.data import load_dataset
 from kerascnn.data.folder_source import IMAGE_EXTENSIONS
 from kerascnn.training import evaluate
 from kerascnn.zoo import create_model, resolve_preset
-from kerascnn.zoo.finetune import finetune, load_recipe
+from kerascnn.zoo.finetuning import finetune, load_recipe
 
 RECIPES = ("scratch", "linear_probe", "full", "two_stage", "conv_transfer")
 

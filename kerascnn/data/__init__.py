@@ -1,19 +1,22 @@
 """Image-classification data: TFDS data sets and image folders as tf.data.
 
-Imported on its own (`from kerascnn.data import load_dataset`), not by
-`import kerascnn`: it needs TensorFlow, and TFDS loads only for `tfds:` names.
+Names import lazily: `DataConfig` (plain data) loads no TensorFlow, so the
+command line can describe its options before anything heavy loads; TFDS
+loads only for `tfds:` names.
 """
 
-from kerascnn.data.augmentation import AUGMENTATIONS, build_augmentation
-from kerascnn.data.dataset import DataError, ImageDataset
-from kerascnn.data.folder_source import read_image
-from kerascnn.data.loading import load_dataset
+from kerascnn._lazy import lazy_getattr
 
-__all__ = [
-    "AUGMENTATIONS",
-    "DataError",
-    "ImageDataset",
-    "build_augmentation",
-    "load_dataset",
-    "read_image",
-]
+_EXPORTS = {
+    "AUGMENTATIONS": "kerascnn.data.augmentation",
+    "build_augmentation": "kerascnn.data.augmentation",
+    "DataConfig": "kerascnn.data.config",
+    "DataError": "kerascnn.data.dataset",
+    "ImageDataset": "kerascnn.data.dataset",
+    "read_image": "kerascnn.data.folder_source",
+    "load_dataset": "kerascnn.data.loading",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -8,13 +8,9 @@ import numpy as np
 import tensorflow as tf
 
 from kerascnn.data.augmentation import build_augmentation
-from kerascnn.errors import UsageError
+from kerascnn.errors import DataError
 
 SPLITS = ("train", "validation", "test")
-
-
-class DataError(UsageError):
-    """A data source that cannot be loaded, with what to do about it."""
 
 
 @dataclass(frozen=True)

@@ -192,6 +192,16 @@ def examples_from_files(files, labels, image_shape) -> tf.data.Dataset:
     return dataset.map(load, num_parallel_calls=tf.data.AUTOTUNE)
 
 
+def split_folders(root: Path) -> dict[str, Path]:
+    """The split folders under `root`, by split name, in the order train,
+    validation, test (empty for a folder of class folders alone)."""
+    named = {
+        split: next((root / n for n in names if (root / n).is_dir()), None)
+        for split, names in SPLIT_FOLDERS.items()
+    }
+    return {split: folder for split, folder in named.items() if folder is not None}
+
+
 def load_folder_splits(
     root: Path,
     *,
@@ -200,17 +210,20 @@ def load_folder_splits(
     on_bad_image: str,
     max_examples: int | None,
 ):
-    """Returns `{split: (files, labels)}`, class names and the skipped files."""
-    named = {
-        split: next((root / n for n in names if (root / n).is_dir()), None)
-        for split, names in SPLIT_FOLDERS.items()
-    }
-    if named["train"] is not None:
-        files, labels, class_names = scan_classes(named["train"])
-        splits = {"train": (files, labels)}
-        for split in ("validation", "test"):
-            if named[split] is not None:
-                splits[split] = scan_classes(named[split], class_names)[:2]
+    """Returns `{split: (files, labels)}`, class names and the skipped files.
+
+    A folder with split folders (`train/`, `validation/` or `val/`, `test/`)
+    has those splits, whichever of them it has (a held-out folder may hold
+    only `test/`); the first one names the classes. A folder of class
+    folders alone is one "train" split.
+    """
+    named = split_folders(root)
+    if named:
+        first, *others = named
+        files, labels, class_names = scan_classes(named[first])
+        splits = {first: (files, labels)}
+        for split in others:
+            splits[split] = scan_classes(named[split], class_names)[:2]
     else:
         files, labels, class_names = scan_classes(root)
         splits = {"train": (files, labels)}
@@ -221,7 +234,7 @@ def load_folder_splits(
         order = list(range(len(files)))
         rng.shuffle(order)
         splits[split] = ([files[i] for i in order], [labels[i] for i in order])
-    if "validation" not in splits and validation_split:
+    if "train" in splits and "validation" not in splits and validation_split:
         files, labels = splits["train"]
         cut = round(len(files) * (1 - validation_split))
         splits["train"] = (files[:cut], labels[:cut])

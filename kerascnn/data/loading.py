@@ -6,6 +6,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from kerascnn.data.config import DataConfig
 from kerascnn.data.dataset import DataError, ImageDataset, finish_split, stream_seed
 from kerascnn.data.images import check_channels_convertible, to_image_shape
 from kerascnn.data.subsets import class_ids, select_examples, select_files
@@ -13,23 +14,7 @@ from kerascnn.data.subsets import class_ids, select_examples, select_files
 TFDS_PREFIX = "tfds:"
 
 
-def _check_arguments(batch_size, validation_split, on_bad_image, max_examples, image_shape):
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise DataError(
-            f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}"
-        )
-    if not 0 <= validation_split < 1:
-        raise DataError(
-            f"`validation_split` must be in [0, 1). Received: validation_split={validation_split!r}"
-        )
-    if on_bad_image not in ("skip", "error"):
-        raise DataError(
-            f"`on_bad_image` must be 'skip' or 'error'. Received: on_bad_image={on_bad_image!r}"
-        )
-    if max_examples is not None and (not isinstance(max_examples, int) or max_examples < 1):
-        raise DataError(
-            f"`max_examples` must be a positive integer. Received: max_examples={max_examples!r}"
-        )
+def _check_image_shape(image_shape) -> None:
     if image_shape is not None and (
         len(image_shape) != 3
         or not all(isinstance(d, int) and d > 0 for d in image_shape)
@@ -50,18 +35,10 @@ def load_dataset(
     source: str,
     *,
     image_shape: tuple[int, int, int] | None = None,
-    batch_size: int = 64,
-    validation_split: float = 0.1,
-    augment=None,
     seed: int = 0,
     first_epoch: int = 0,
-    data_dir: str | None = None,
-    manual_dir: str | None = None,
-    on_bad_image: str = "skip",
-    max_examples: int | None = None,
-    classes=None,
-    per_class: int | None = None,
     cache: bool = True,
+    **options,
 ) -> ImageDataset:
     """Loads an image-classification data set as batched tf.data splits.
 
@@ -72,26 +49,14 @@ def load_dataset(
             into `train/`, `validation/` (or `val/`) and `test/` folders.
         image_shape: (height, width, channels) to resize and convert every
             image to, usually the model's input; None keeps the data set's own.
-        batch_size: Examples per batch.
-        validation_split: Fraction of the training examples held out for
-            validation when the source has no validation split.
-        augment: Augmentations for the train split: a list or comma-separated
-            string of "flip", "crop", "rotation", "translation".
         seed: Seed of the shuffling, the validation cut and augmentation.
         first_epoch: Training epochs already completed. A resumed run passes
             them, so its shuffles and augmentations are new draws instead of
             a replay of its first epochs'; the validation cut stays `seed`'s.
-        data_dir: TFDS data directory (where prepared data sets live).
-        manual_dir: TFDS manual directory holding the data set's original
-            files, to prepare it with no network.
-        on_bad_image: For folders, "skip" unreadable or corrupt image files
-            (with a warning; listed in `skipped_files`) or "error".
-        max_examples: Keep at most this many examples of each split.
-        classes: Keep only these class names (a list or comma-separated
-            string), relabelled 0..n-1 in the order given, in every split.
-        per_class: Keep the first this-many training examples of each class
-            (the few-shot setting of fine-tuning); other splits are whole.
         cache: Keep decoded images in memory after the first pass.
+        **options: The fields of `DataConfig` (`batch_size`, `augment`,
+            `classes`, `per_class`, `validation_split`, `max_examples`,
+            `on_bad_image`, `data_dir`, `manual_dir`), declared there once.
 
     Returns:
         An `ImageDataset`: `train`, `validation`, `test` (where the source has
@@ -106,11 +71,9 @@ def load_dataset(
     >>> data = load_dataset("tfds:mnist", manual_dir="mnist_files")  # the 4 original .gz
     >>> images, labels = next(iter(data.train))
     """
-    _check_arguments(batch_size, validation_split, on_bad_image, max_examples, image_shape)
-    if per_class is not None and (not isinstance(per_class, int) or per_class < 1):
-        raise DataError(
-            f"`per_class` must be a positive integer. Received: per_class={per_class!r}"
-        )
+    config = DataConfig(**options)
+    _check_image_shape(image_shape)
+    classes = config.classes
     if not isinstance(first_epoch, int) or first_epoch < 0:
         raise DataError(
             "`first_epoch` must be the number of completed epochs, 0 or more. "
@@ -124,10 +87,10 @@ def load_dataset(
         name = source[len(TFDS_PREFIX) :]
         raw, sizes, class_names, native_shape = load_tfds_splits(
             name,
-            data_dir=data_dir,
-            manual_dir=manual_dir,
-            validation_split=validation_split,
-            max_examples=max_examples,
+            data_dir=config.data_dir,
+            manual_dir=config.manual_dir,
+            validation_split=config.validation_split,
+            max_examples=config.max_examples,
         )
         check_channels_convertible(native_shape[-1], source)
         if image_shape is None:
@@ -144,14 +107,14 @@ def load_dataset(
             )
             for split, ds in raw.items()
         }
-        if classes is not None or per_class is not None:
+        if classes is not None or config.per_class is not None:
             ids = class_ids(class_names, classes) if classes else list(range(len(class_names)))
             for split in examples:
                 examples[split], sizes[split] = select_examples(
                     examples[split],
                     ids,
                     len(class_names),
-                    per_class if split == "train" else None,
+                    config.per_class if split == "train" else None,
                 )
             class_names = [class_names[i] for i in ids]
         skipped = ()
@@ -165,20 +128,22 @@ def load_dataset(
         root = Path(source)
         splits, class_names, skipped = load_folder_splits(
             root,
-            validation_split=validation_split,
+            validation_split=config.validation_split,
             seed=seed,
-            on_bad_image=on_bad_image,
-            max_examples=max_examples,
+            on_bad_image=config.on_bad_image,
+            max_examples=config.max_examples,
         )
-        if classes is not None or per_class is not None:
+        if classes is not None or config.per_class is not None:
             ids = class_ids(class_names, classes) if classes else list(range(len(class_names)))
             splits = {
-                split: select_files(files, labels, ids, per_class if split == "train" else None)
+                split: select_files(
+                    files, labels, ids, config.per_class if split == "train" else None
+                )
                 for split, (files, labels) in splits.items()
             }
             class_names = [class_names[i] for i in ids]
         if image_shape is None:
-            image_shape = _without_alpha(first_image_shape(splits["train"][0]))
+            image_shape = _without_alpha(first_image_shape(next(iter(splits.values()))[0]))
         examples = {
             split: examples_from_files(files, labels, image_shape)
             for split, (files, labels) in splits.items()
@@ -194,24 +159,24 @@ def load_dataset(
             split: finish_split(
                 ds,
                 training=split == "train",
-                batch_size=batch_size,
+                batch_size=config.batch_size,
                 image_shape=image_shape,
-                augment=augment,
+                augment=config.augment,
                 seed=stream_seed(seed, first_epoch),
                 cache=cache,
             )
             for split, ds in examples.items()
         },
         sizes=sizes,
-        batch_size=batch_size,
+        batch_size=config.batch_size,
         options={
-            "validation_split": validation_split,
-            "augment": augment,
+            "validation_split": config.validation_split,
+            "augment": config.augment,
             "seed": seed,
-            "max_examples": max_examples,
+            "max_examples": config.max_examples,
             "classes": classes,
-            "per_class": per_class,
-            "on_bad_image": on_bad_image,
+            "per_class": config.per_class,
+            "on_bad_image": config.on_bad_image,
         },
         skipped_files=skipped,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from kerascnn.export.errors import ExportError
@@ -10,18 +12,25 @@ from kerascnn.export.errors import ExportError
 CALIBRATION_IMAGES = 200
 
 
-def representative_images(data, input_shape, *, limit: int) -> np.ndarray:
+def representative_images(data, input_shape, *, limit: int, data_config=None) -> np.ndarray:
     """Up to `limit` images as a float32 array of `input_shape` images.
 
+    Calibration takes training images, so that the test split stays unseen
+    for evaluating what was calibrated.
+
     Args:
-        data: An array of raw images (N, H, W, C), a `tf.data.Dataset` of
-            images or of (images, labels) (batched or not), or a kerascnn
-            `ImageDataset` (its train split, else its first split).
+        data: An array of raw images (N, H, W, C), a `.npy` file of one, a
+            `tf.data.Dataset` of images or of (images, labels) (batched or
+            not), a kerascnn `ImageDataset` (its train split, else its first
+            split), or a data source to load one from (a folder, `tfds:NAME`).
         input_shape: (height, width, channels) the model takes.
         limit: The most images to take.
+        data_config: A `DataConfig` (or its dict) for a source loaded here.
     """
     from kerascnn.data import ImageDataset
 
+    if isinstance(data, (str, Path)):
+        data = _load_source(data, input_shape, data_config)
     if isinstance(data, ImageDataset):
         split = "train" if "train" in data.splits else next(iter(data.splits))
         data = data.splits[split]
@@ -45,6 +54,17 @@ def representative_images(data, input_shape, *, limit: int) -> np.ndarray:
     if len(images) == 0:
         raise ExportError("representative_data holds no images; give at least one.")
     return images
+
+
+def _load_source(source, input_shape, data_config):
+    """An `.npy` array (no pickles), or a data set loaded at the model's input."""
+    from kerascnn.data import DataConfig, load_dataset
+
+    if str(source).endswith(".npy"):
+        return np.load(source, allow_pickle=False)
+    if not isinstance(data_config, DataConfig):
+        data_config = DataConfig(**(data_config or {}))
+    return load_dataset(str(source), image_shape=tuple(input_shape), **data_config.to_dict())
 
 
 def _take_from_dataset(dataset, input_shape, limit) -> np.ndarray:

@@ -7,6 +7,7 @@ A model that was never called still exports: the input signature comes from
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from kerascnn.export.errors import ExportError
@@ -44,9 +45,27 @@ def check_exportable(model: keras.Model) -> None:
     if other:
         raise ExportError(
             f"Model '{model.name}' computes in {', '.join(other)}; the exporters take float32 "
-            "models (quantize at export instead). Rebuild it in float32, e.g. "
-            "ConvNet(model.spec, dtype='float32'), and load its weights."
+            "models (quantize at export instead). Rebuild it with float32 layers and load its "
+            "weights (a kerascnn ConvNet is converted by export itself)."
         )
+
+
+def in_float32(model: keras.Model) -> keras.Model:
+    """The model itself, or for a `ConvNet` trained in another dtype policy
+    (mixed_bfloat16, ...) the same model computing in float32: its whole
+    config (class names, provenance, preprocessing) and its weights kept.
+
+    Example:
+    >>> in_float32(create_model("lenet5.mnist", dtype="mixed_bfloat16")).dtype_policy.name
+    'float32'
+    """
+    from kerascnn.builder import ConvNet
+
+    if not isinstance(model, ConvNet) or model.dtype_policy.name == "float32":
+        return model
+    copy = ConvNet.from_config({**model.get_config(), "dtype": "float32"})
+    copy.set_weights([np.asarray(w, dtype="float32") for w in model.get_weights()])
+    return copy
 
 
 def input_signature(model: keras.Model) -> list[tf.TensorSpec]:

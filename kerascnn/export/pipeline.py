@@ -61,6 +61,8 @@ def export_model(
     min_agreement: float = runtimes.QUANTIZED_AGREEMENT,
     force: bool = False,
     progress: bool = True,
+    samples: int = 500,
+    data_config=None,
 ) -> ExportReport:
     """Exports a Keras model and checks every artifact against it.
 
@@ -70,9 +72,10 @@ def export_model(
     `force=True`, and only if kerascnn wrote it (`atomic_files.check_output_directory`).
 
     Args:
-        model: A float32 Keras model with one image input (a kerascnn
-            `ConvNet`, a preset, or any functional model); it need not have
-            been called.
+        model: A Keras model with one image input (a kerascnn `ConvNet`, a
+            preset, or any functional model); it need not have been called.
+            Other models must compute in float32; a `ConvNet` trained in
+            mixed precision is exported as the same model in float32.
         out_dir: The folder to create.
         formats: Any of "saved_model", "tflite", "onnx" (a list or a
             comma-separated string).
@@ -80,8 +83,10 @@ def export_model(
             "int8" (TFLite with int8 input/output, and ONNX through ONNX
             Runtime), "uint8" (TFLite with uint8 input/output).
         representative_data: Raw images for int8 calibration and for the
-            parity check: an array (N, H, W, C), a `tf.data.Dataset` or a
-            kerascnn `ImageDataset`. Without it, the check uses random images.
+            parity check: an array (N, H, W, C), a `.npy` file, a
+            `tf.data.Dataset`, a kerascnn `ImageDataset`, or a data source
+            (a folder, `tfds:NAME`) whose training images are taken
+            (`representative_images`). Without it, the check uses random images.
         verify: Run every artifact in its runtime and compare with Keras.
         opsets: ONNX opsets, one `.onnx` file each.
         allow_flex: Let TFLite use Select TF (Flex) ops.
@@ -96,6 +101,8 @@ def export_model(
         min_agreement: Smallest top-1 agreement allowed for quantized ones.
         force: Replace an existing `out_dir`.
         progress: Print the steps on standard error.
+        samples: The most representative images to take.
+        data_config: How to load a `representative_data` source (`DataConfig`).
 
     Returns:
         An `ExportReport`, also written to `out_dir/report.json`.
@@ -113,6 +120,7 @@ def export_model(
         raise UsageError(f"quantize={quantize} makes TFLite variants; add 'tflite' to formats.")
     out_dir = Path(out_dir)
     atomic_files.check_output_directory(out_dir, force=force)
+    model = graph.in_float32(model)
     graph.check_exportable(model)
     input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
     metadata = artifact_metadata(model, source=source)
@@ -124,11 +132,13 @@ def export_model(
             {"conv": s.conv, "rectified": s.rectified, "pooled": s.pooled} for s in map_steps(model)
         ]
 
-    samples = None
+    images = None
     if representative_data is not None:
-        samples = representative_images(representative_data, input_shape, limit=1000)
+        images = representative_images(
+            representative_data, input_shape, limit=samples, data_config=data_config
+        )
     if verify:
-        check_images = samples if samples is not None else synthesized_images(input_shape, 64)
+        check_images = images if images is not None else synthesized_images(input_shape, 64)
         check_images = check_images[:VERIFY_IMAGES]
         reference = keras.ops.convert_to_numpy(model(check_images, training=False))
 
@@ -164,7 +174,7 @@ def export_model(
                     artifact,
                     tmp,
                     carried,
-                    samples,
+                    images,
                     Path(scratch),
                     allow_flex=allow_flex,
                     feature_maps=feature_maps,

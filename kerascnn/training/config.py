@@ -1,4 +1,8 @@
-"""`TrainConfig`: the settings of a training run, as plain data."""
+"""`TrainConfig`: the settings of a training run, as plain data.
+
+Each field is declared once (`kerascnn.options.option`): the `kerascnn
+train` flags, recipe stages and reproduce commands are derived from it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from kerascnn.errors import UsageError
+from kerascnn.options import option
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("cosine", "constant")
@@ -32,10 +37,9 @@ class TrainConfig:
             the classes, in [0, 1) (softmax and linear heads); 0 for none.
         monitor: Metric that picks the best model (`val_accuracy`; falls
             back to `accuracy` without validation data).
-        seed: Makes the run reproducible (weights, ops). For the same data
-            order too, call `keras.utils.set_random_seed(seed)` before
-            `load_dataset(..., seed=seed)` (the CLI does). None for a
-            non-deterministic, slightly faster run.
+        seed: Makes the run reproducible: weights, ops, and the data's
+            order where `train` loads the data itself (given a source).
+            None for a non-deterministic, slightly faster run.
         precision: "float32", "mixed_float16" (GPUs), "mixed_bfloat16", or
             "auto": bfloat16 where the GPU or CPU computes it natively,
             float32 elsewhere (`kerascnn.training.precision`).
@@ -51,20 +55,34 @@ class TrainConfig:
             `class_weight`, with scikit-learn's "balanced" rule).
     """
 
-    epochs: int = 10
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    schedule: str = "cosine"
-    warmup_epochs: int = 0
-    weight_decay: float = 0.0
-    label_smoothing: float = 0.0
-    monitor: str = "val_accuracy"
-    seed: int | None = None
-    precision: str = "float32"
-    jit_compile: bool = False
-    strategy: str = "default"
-    cpu_replicas: int | None = None
-    class_weight: str | None = None
+    epochs: int = option(10, "passes over the training data", stage=True)
+    optimizer: str = option("adam", "adam, adamw or sgd", choices=OPTIMIZERS, stage=True)
+    learning_rate: float = option(1e-3, "peak learning rate", flag="--lr", stage=True)
+    schedule: str = option("cosine", "cosine or constant", choices=SCHEDULES, stage=True)
+    warmup_epochs: int = option(0, "epochs of linear warmup", stage=True)
+    weight_decay: float = option(0.0, "weight decay (adamw, sgd)", stage=True)
+    label_smoothing: float = option(
+        0.0, "share of each target spread over the classes, e.g. 0.1", stage=True
+    )
+    monitor: str = option(
+        "val_accuracy", "metric that picks best.keras", choices=MONITORS, stage=True
+    )
+    seed: int | None = option(None, "make the run reproducible")
+    precision: str = option(
+        "float32",
+        "auto: mixed_bfloat16 where the GPU or CPU computes bfloat16 natively, float32 "
+        "elsewhere (the choice is printed and recorded in run.json)",
+        choices=PRECISIONS,
+    )
+    jit_compile: bool = option(False, "compile with XLA")
+    strategy: str = option("default", "where to train", choices=STRATEGIES)
+    cpu_replicas: int | None = option(None, "with --strategy mirrored and no GPU: logical CPUs")
+    class_weight: str | None = option(
+        None,
+        "balanced: weigh each class by n_images / (n_classes * its images), for folders "
+        "whose classes have unequal numbers of images",
+        choices=CLASS_WEIGHTS,
+    )
 
     def __post_init__(self):
         def positive_int(name):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -92,18 +94,58 @@ class EvaluationReport:
         return "\n".join(lines)
 
 
-def evaluate(model: keras.Model, data, split: str = "test") -> EvaluationReport:
+def _held_out(source, model, split: str, data_config):
+    """The data set to evaluate on, loaded at the model's input size. A
+    folder of class folders with no split folders is held out whole: it is
+    the split asked for, nothing is cut from it for validation."""
+    from kerascnn.data import DataConfig, load_dataset
+    from kerascnn.data.folder_source import split_folders
+    from kerascnn.model_source import input_shape
+
+    if not isinstance(data_config, DataConfig):
+        data_config = DataConfig(**(data_config or {}))
+    path = Path(str(source))
+    whole = path.is_dir() and not split_folders(path)
+    if whole:
+        data_config = data_config.replace(validation_split=0.0)
+    data = load_dataset(str(source), image_shape=input_shape(model), **data_config.to_dict())
+    if whole:
+        data = dataclasses.replace(
+            data, splits={split: data.splits["train"]}, sizes={split: data.sizes["train"]}
+        )
+    return data
+
+
+def evaluate(
+    model,
+    data,
+    split: str = "test",
+    *,
+    data_config=None,
+    trust_saved_model: bool = False,
+) -> EvaluationReport:
     """Classifies every image of a split and tallies the confusion matrix.
 
     Args:
-        model: A Keras classifier taking the data set's images, or an
-            exported artifact (`kerascnn.export.load_artifact`).
-        data: An `ImageDataset`.
+        model: A Keras classifier taking the data set's images, an exported
+            artifact (`kerascnn.export.load_artifact`), or any source
+            `kerascnn.load` takes (a run folder, `.keras`, preset, export).
+        data: An `ImageDataset`, or a source to load at the model's input
+            size: `tfds:NAME`, or a folder with split folders (`test/`, ...)
+            or of class folders alone, which is evaluated whole.
         split: "test", "validation" or "train".
+        data_config: A `DataConfig` (or its dict) for `data` given as a source.
+        trust_saved_model: Allow a SavedModel folder as `model` (`kerascnn.load`).
 
     Example:
-    >>> print(evaluate(keras.saving.load_model("runs/lenet/best.keras"), data))
+    >>> print(evaluate("runs/lenet", "my_heldout_digits"))
     """
+    if isinstance(model, (str, Path)):
+        from kerascnn.model_source import load
+
+        model = load(model, trust_saved_model=trust_saved_model)
+    if isinstance(data, (str, Path)):
+        data = _held_out(data, model, split, data_config)
     dataset = data.split(split)
     n = data.num_classes
     names = model_class_names(model)

@@ -37,6 +37,7 @@ from kerascnn.training.distributed_loop import fit_distributed
 from kerascnn.training.precision import PrecisionChoice, choose_precision
 
 RUN_FILE = "run.json"
+TEST_FILE = "test_evaluation.json"
 
 logger = logging.getLogger("kerascnn.training")
 
@@ -52,6 +53,8 @@ class TrainResult:
         epochs_run: Epochs trained by this call (after a resume, the rest).
         wall_time_s: Seconds this call spent training.
         precision: The dtype policy trained in, and why (`PrecisionChoice`).
+        test_report: `best.keras` on the data's test split (an
+            `EvaluationReport`, also `test_evaluation.json`), or None.
     """
 
     run_dir: Path
@@ -60,6 +63,7 @@ class TrainResult:
     epochs_run: int
     wall_time_s: float
     precision: PrecisionChoice
+    test_report: object = None
 
 
 def _optimizer(config: TrainConfig, steps_per_epoch: int):
@@ -185,30 +189,63 @@ def _for_classes(model_or_spec, data):
     return spec
 
 
+def _load_data(source, model_or_spec, run_dir: Path, config: TrainConfig, data_config, resume):
+    """The run's data: a resumed run draws new shuffles and augmentations
+    (and dropout masks), not those of its first epochs again."""
+    from kerascnn.data import DataConfig, load_dataset
+    from kerascnn.data.dataset import stream_seed
+    from kerascnn.model_source import input_shape
+
+    state = read_state(run_dir, config.epochs) if resume else None
+    first_epoch = state["epoch"] if state else 0
+    if config.seed is not None:
+        # Before the data: tf.data mixes the global seed into its shuffle order.
+        keras.utils.set_random_seed(stream_seed(config.seed, first_epoch))
+    if isinstance(model_or_spec, dict):
+        model_or_spec = ConvNetSpec.from_dict(model_or_spec)
+    if not isinstance(data_config, DataConfig):
+        data_config = DataConfig(**(data_config or {}))
+    return load_dataset(
+        str(source),
+        image_shape=input_shape(model_or_spec),
+        seed=config.seed if config.seed is not None else 0,
+        first_epoch=first_epoch,
+        **data_config.to_dict(),
+    )
+
+
 def train(
-    model_or_spec: keras.Model | ConvNetSpec | dict,
+    model_or_spec: keras.Model | ConvNetSpec | dict | str,
     data,
     run_dir: str | Path,
     config: TrainConfig | None = None,
     *,
     resume: bool = False,
+    data_config=None,
+    test: bool = True,
     verbose: int | str = "auto",
     callbacks=(),
 ) -> TrainResult:
     """Trains a network on a data set, checkpointing every epoch.
 
     Args:
-        model_or_spec: A `ConvNetSpec` (or its dict) to build, or a Keras
-            model (for example a preset to fine-tune).
-        data: An `ImageDataset` (from `kerascnn.data.load_dataset`) with a
+        model_or_spec: A `ConvNetSpec` (or its dict) to build, a Keras
+            model (for example a preset to fine-tune), or a source naming
+            either (a zoo name, a spec JSON file, a `.keras` file or run
+            folder: `kerascnn.model_source.to_train`).
+        data: A data source (an image folder, `tfds:NAME`), loaded here at
+            the model's input size with `data_config` and the run's seed;
+            or an `ImageDataset` (from `kerascnn.data.load_dataset`) with a
             train split and ideally a validation split.
         run_dir: Folder for the run: `checkpoint.keras`, `best.keras`,
             `history.csv`/`.json`, `state.json`, `run.json`.
         config: A `TrainConfig`; its defaults suit small CNNs.
         resume: Continue the run in `run_dir` from its last completed epoch.
-            Build `data` with `load_dataset(..., first_epoch=n)`, n that
-            epoch (`kerascnn.training.checkpointing.read_state(run_dir)`),
-            so the rest of the run draws new batches, not its first ones.
+            Data given as a source is loaded so that the rest of the run
+            draws new batches, not its first ones; an `ImageDataset` should
+            be built with `load_dataset(..., first_epoch=n)`, n that epoch.
+        data_config: A `DataConfig` (or its dict) for `data` given as a source.
+        test: Evaluate `best.keras` on the data's test split, if it has one.
         verbose: Keras' progress display (`"auto"`, 0, 1, 2).
         callbacks: More Keras callbacks.
 
@@ -220,13 +257,20 @@ def train(
         TrainingDiverged: the loss became NaN or infinite.
 
     Example:
-    >>> data = load_dataset("tfds:mnist", image_shape=(28, 28, 1))
-    >>> result = train(spec, data, "runs/lenet", TrainConfig(epochs=10, seed=1))
+    >>> result = train("lenet5", "tfds:mnist", "runs/lenet", TrainConfig(epochs=10, seed=1))
+    >>> result.test_report.accuracy
     """
     config = config or TrainConfig()
     run_dir = Path(run_dir)
-    model_or_spec = _for_classes(model_or_spec, data)
+    # First: the strategy must exist before TensorFlow sets up its devices.
     strategy = make_strategy(config.strategy, config.cpu_replicas)
+    if isinstance(model_or_spec, (str, Path)):
+        from kerascnn.model_source import to_train
+
+        model_or_spec = to_train(model_or_spec)
+    if isinstance(data, (str, Path)):
+        data = _load_data(data, model_or_spec, run_dir, config, data_config, resume)
+    model_or_spec = _for_classes(model_or_spec, data)
     chief = is_chief()
     state = read_state(run_dir, config.epochs)
     if resume and state is None:
@@ -353,6 +397,13 @@ def train(
             f"'{run_dir}'. Lower the learning rate (it is {config.learning_rate}), check the "
             "data for invalid values, or use batch normalisation; then resume."
         )
+    report = None
+    if test and "test" in data.splits and chief:
+        from kerascnn.model_source import load_keras_file
+        from kerascnn.training.evaluation import evaluate
+
+        report = evaluate(load_keras_file(run_dir / BEST), data, "test")
+        atomic_files.write_json(run_dir / TEST_FILE, report.to_dict())
     return TrainResult(
         run_dir=run_dir,
         history=checkpoint.history,
@@ -360,4 +411,5 @@ def train(
         epochs_run=config.epochs - initial_epoch,
         wall_time_s=wall,
         precision=precision,
+        test_report=report,
     )

@@ -6,6 +6,7 @@
 >>> model = create_model("lenet5.mnist")               # trained on MNIST
 >>> model = create_model("lenet5.mnist", num_classes=5)  # fresh head, to fine-tune
 >>> model = create_model("mobilecnn_050", input_shape=(64, 64, 1), num_classes=2)
+>>> result = finetune("lenet5.mnist", "my_digits", "runs/ft", "two_stage", seed=0)
 
 Names import lazily: listing models loads no TensorFlow.
 """
@@ -24,6 +25,11 @@ _EXPORTS = {
     "Preset": "kerascnn.zoo.presets",
     "PresetIntegrityError": "kerascnn.zoo.presets",
     "ZooError": "kerascnn.zoo.registry",
+    "FinetuneResult": "kerascnn.zoo.finetuning",
+    "finetune": "kerascnn.zoo.finetuning",
+    "fresh_copy": "kerascnn.zoo.finetuning",
+    "list_recipes": "kerascnn.zoo.recipe",
+    "load_recipe": "kerascnn.zoo.recipe",
     "register_model": "kerascnn.zoo.registry",
 }
 

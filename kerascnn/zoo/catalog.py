@@ -72,6 +72,7 @@ def load_preset(
     num_classes: int | None = None,
     input_shape=None,
     class_names=None,
+    dtype=None,
 ) -> keras.Model:
     """Builds a model with a preset's trained weights, checksums verified.
 
@@ -85,6 +86,8 @@ def load_preset(
             the first convolution (1 <-> 3).
         class_names: The classes to predict; names other than the preset's
             (even as many) get a fresh head, as a different `num_classes`.
+        dtype: Dtype policy of the layers ("float32", "mixed_bfloat16",
+            ...); None means the global policy, as for a fresh model.
 
     Returns:
         A `ConvNet` that records the preset (`model.provenance`) and its
@@ -98,6 +101,7 @@ def load_preset(
         num_classes=num_classes,
         input_shape=input_shape,
         class_names=class_names,
+        dtype=dtype,
     )
 
 
@@ -124,6 +128,7 @@ def create_model(
     num_classes: int | None = None,
     input_shape=None,
     class_names=None,
+    dtype=None,
     **overrides,
 ) -> keras.Model:
     """Builds a registered model, fresh or with a preset's trained weights.
@@ -138,6 +143,7 @@ def create_model(
         class_names: The classes to predict (sets `num_classes`); for a
             preset, names other than its own get a fresh head even when
             there are as many. Exports and inspection pages show them.
+        dtype: Dtype policy of the layers; None means the global policy.
         **overrides: The model's own options (see `model_info(name).options`),
             e.g. `width_multiplier` or `dropout`; not for presets.
 
@@ -155,14 +161,18 @@ def create_model(
                 f"num_classes, input_shape and class_names. Received: {', '.join(overrides)}"
             )
         return load_preset(
-            name, num_classes=num_classes, input_shape=input_shape, class_names=class_names
+            name,
+            num_classes=num_classes,
+            input_shape=input_shape,
+            class_names=class_names,
+            dtype=dtype,
         )
     if class_names is not None:
         num_classes = len(class_names)
     from kerascnn.builder import build_model
 
     spec = get_entry(name).spec(input_shape, num_classes, **overrides)
-    return build_model(spec, class_names=class_names)
+    return build_model(spec, dtype=dtype, class_names=class_names)
 
 
 @dataclass(frozen=True)

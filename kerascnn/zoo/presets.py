@@ -319,8 +319,10 @@ def _is_hex(text: str) -> bool:
 # Building a model from a preset
 
 
-def _build_safely(spec: ConvNetSpec, class_names, provenance: dict) -> ConvNet:
-    import keras  # kerascnn's classes register as it loads (kerascnn/__init__.py)
+def _build_safely(spec: ConvNetSpec, class_names, provenance: dict, dtype) -> ConvNet:
+    import keras
+
+    import kerascnn.builder  # noqa: F401 (registers ConvNet with Keras)
 
     # Through Keras' safe-mode deserializer, as a `.keras` file would be.
     config = {
@@ -329,7 +331,7 @@ def _build_safely(spec: ConvNetSpec, class_names, provenance: dict) -> ConvNet:
         "registered_name": "kerascnn>ConvNet",
         "config": {
             "spec": spec.to_dict(),
-            "dtype": "float32",
+            "dtype": keras.config.dtype_policy().name if dtype is None else dtype,
             "trainable": True,
             "class_names": class_names,
             "provenance": provenance,
@@ -363,7 +365,7 @@ def adapt_kernel(kernel: np.ndarray, channels: int) -> np.ndarray:
 
 
 def build_from_preset(
-    preset: Preset, *, num_classes=None, input_shape=None, class_names=None
+    preset: Preset, *, num_classes=None, input_shape=None, class_names=None, dtype=None
 ) -> ConvNet:
     """Builds the preset's network with its trained weights.
 
@@ -372,7 +374,8 @@ def build_from_preset(
     under a fresh classifier; different input channels adapt the first
     convolution's kernel (`adapt_kernel`); a different input size works
     when the head pools globally. Each change is logged. The layers changed
-    are those the model declares (`model.roles`).
+    are those the model declares (`model.roles`). `dtype` is the layers'
+    dtype policy; None means the global one.
 
     Returns:
         A `ConvNet` whose config records its class names (the preset's, the
@@ -390,7 +393,7 @@ def build_from_preset(
             )
         num_classes = len(class_names)
     provenance = {"preset": preset.name, "preset_weights_sha256": preset.weights_sha256}
-    trained = _build_safely(preset.spec, preset.class_names, provenance)
+    trained = _build_safely(preset.spec, preset.class_names, provenance, dtype)
     trained.load_weights(preset.directory / WEIGHTS)
     spec = preset.spec
     classes = spec.head.num_classes if num_classes is None else num_classes
@@ -417,7 +420,7 @@ def build_from_preset(
         return trained
 
     model = _build_safely(
-        target_spec, class_names if fresh_head else preset.class_names, provenance
+        target_spec, class_names if fresh_head else preset.class_names, provenance, dtype
     )
     roles = model.roles
     for layer in model.layers:

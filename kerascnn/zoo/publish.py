@@ -12,8 +12,9 @@ import json
 import shlex
 from pathlib import Path
 
-import keras
-
+from kerascnn.data.config import DataConfig
+from kerascnn.options import command_line, options
+from kerascnn.training.config import TrainConfig
 from kerascnn.zoo import cards
 from kerascnn.zoo.presets import Preset, save_preset
 from kerascnn.zoo.registry import ZooError, get_entry
@@ -87,25 +88,13 @@ def _train_command(run: dict, model_name: str, preset_name: str, dataset: dict) 
         words += ["--input-shape", "x".join(map(str, shape))]
     if spec["head"]["num_classes"] != entry.default_num_classes:
         words += ["--num-classes", str(spec["head"]["num_classes"])]
-    words += ["--out", f"runs/{preset_name}", "--batch-size", str(data["batch_size"])]
-    if data.get("augment"):
-        words += ["--augment", str(data["augment"])]
-    words += ["--validation-split", str(data["validation_split"])]
-    for flag, key in (
-        ("--epochs", "epochs"),
-        ("--optimizer", "optimizer"),
-        ("--lr", "learning_rate"),
-        ("--schedule", "schedule"),
-        ("--warmup-epochs", "warmup_epochs"),
-        ("--weight-decay", "weight_decay"),
-        ("--seed", "seed"),
-    ):
-        if config.get(key) is not None:
-            words += [flag, str(config[key])]
-    if config.get("label_smoothing"):
-        words += ["--label-smoothing", str(config["label_smoothing"])]
-    if config.get("precision", "float32") != "float32":
-        words += ["--precision", config["precision"]]
+    words += ["--out", f"runs/{preset_name}"]
+    # Every setting the run recorded, as the flags declared for it.
+    recorded = {f.name: data[f.name] for f in options(DataConfig) if data.get(f.name) is not None}
+    if isinstance(recorded.get("classes"), list):
+        recorded["classes"] = ",".join(recorded["classes"])
+    words += command_line(DataConfig(**recorded))
+    words += command_line(TrainConfig.from_dict(config))
     return _command(head, dataset["flags"], words)
 
 
@@ -145,6 +134,7 @@ def publish_preset(
     cards_dir: str | Path | None = None,
     description: str = "",
     limitations: str = "",
+    data_config=None,
 ) -> Preset:
     """Writes the preset `name` from a finished run, measured on `data`'s test split.
 
@@ -153,13 +143,16 @@ def publish_preset(
         name: "model.tag"; `model` must be a registered model whose spec
             the run trained.
         dataset: A key of `DATASETS` (its name, license and citation).
-        data: The run's `ImageDataset`, with its full test split.
+        data: The data set with its full test split: an `ImageDataset`, or
+            a source (`tfds:NAME`, a folder) loaded with `data_config`.
         presets_dir: Where preset folders go (the package's `zoo/presets`).
         cards_dir: Where model cards go (the repository's `zoo/`); None: none.
         description: One paragraph for the card: what the preset is for.
         limitations: One paragraph for the card: where it fails.
+        data_config: A `DataConfig` (or its dict) for `data` given as a source.
     """
     from kerascnn.describe import describe
+    from kerascnn.model_source import load_keras_file
     from kerascnn.training import evaluate
 
     model_name, _, tag = name.partition(".")
@@ -173,14 +166,14 @@ def publish_preset(
     monitor = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))["monitor"]
     pick = min if "loss" in monitor else max
     best_epoch = pick(history, key=lambda h: h[monitor])["epoch"]
-    model = keras.saving.load_model(run_dir / "best.keras", compile=False)
+    model = load_keras_file(run_dir / "best.keras")
     expected = entry.spec(
         (model.spec.input.height, model.spec.input.width, model.spec.input.channels),
         model.spec.head.num_classes,
     )
     if expected != model.spec:
         raise ZooError(f"The run did not train {model_name}'s spec; it cannot be {name}.")
-    report = evaluate(model, data, "test")
+    report = evaluate(model, data, "test", data_config=data_config)
     description_ = describe(model)
     run_data = run["data"]
     info = DATASETS[dataset]

@@ -4,7 +4,7 @@ A recipe says which part of a network learns in each stage ("head": the
 classifier; "fc": every fully connected layer; "all") and how (a
 `TrainConfig`), and may first reset weights (`"reset": "fc"` or `"all"`).
 The built-in ones live in `kerascnn/zoo/recipes/`. Reading them needs no
-Keras: `kerascnn.zoo.finetune` runs them.
+Keras: `kerascnn.zoo.finetuning` runs them.
 """
 
 from __future__ import annotations
@@ -13,22 +13,16 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from kerascnn.options import stage_fields
 from kerascnn.training.config import TrainConfig
 from kerascnn.zoo.registry import ZooError
 
 RECIPES_DIR = Path(__file__).parent / "recipes"
 PARTS = ("head", "fc", "all")
 RESETS = ("fc", "all")
-_STAGE_FIELDS = (
-    "name",
-    "train",
-    "epochs",
-    "optimizer",
-    "learning_rate",
-    "schedule",
-    "warmup_epochs",
-    "weight_decay",
-)
+# A stage names itself and what learns; the rest are the training settings
+# declared to be a stage's (`TrainConfig`'s `option(..., stage=True)`).
+_STAGE_FIELDS = ("name", "train", *stage_fields(TrainConfig))
 
 
 @dataclass(frozen=True)

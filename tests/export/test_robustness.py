@@ -12,9 +12,8 @@ import keras
 import numpy as np
 import pytest
 
-from kerascnn.builder import ConvNet
 from kerascnn.export import ExportError, export_model
-from kerascnn.zoo import create_model, spec_of
+from kerascnn.zoo import create_model
 from tests.export.artifacts import ort_predict
 
 
@@ -171,8 +170,22 @@ def test_an_unconvertible_layer_is_named_for_onnx(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_a_mixed_precision_model_is_refused(tmp_path):
-    model = ConvNet(spec_of("lenet5"), dtype="mixed_float16")
+def test_a_mixed_precision_convnet_exports_as_itself_in_float32(tmp_path):
+    from kerascnn.export import load_artifact
+    from kerascnn.zoo import create_model
+
+    model = create_model("lenet5.mnist", dtype="mixed_bfloat16", class_names=list("abcdefghij"))
+    export_model(model, tmp_path / "out", formats="tflite", progress=False)
+    artifact = load_artifact(tmp_path / "out" / "model.tflite")
+    assert artifact.class_names == list("abcdefghij")
+    assert artifact.metadata["provenance"]["preset"] == "lenet5.mnist"
+    assert model.dtype_policy.name == "mixed_bfloat16"  # the caller's model is unchanged
+
+
+def test_another_mixed_precision_model_is_refused(tmp_path):
+    model = keras.Sequential(
+        [keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, dtype="mixed_float16")]
+    )
     with pytest.raises(ExportError, match=r"mixed_float16.*float32"):
         export_model(model, tmp_path / "out", progress=False)
 

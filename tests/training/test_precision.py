@@ -8,7 +8,7 @@ import keras
 import pytest
 
 from kerascnn.data import load_dataset
-from kerascnn.training import TrainConfig, train
+from kerascnn.training import TrainConfig, precision, train
 from kerascnn.training.precision import choose_precision, cpu_flags
 
 from .helpers import SMALL_SPEC, kerascnn_command
@@ -57,16 +57,24 @@ def test_a_named_policy_is_kept():
     )
 
 
-def test_auto_is_recorded_in_run_json_and_used(tfds_data_dir, tmp_path, capsys):
+@pytest.mark.parametrize("cpu, expected", [(AVX2_CPU, "float32"), (ZEN4_CPU, "mixed_bfloat16")])
+def test_auto_is_recorded_in_run_json_and_used(
+    tfds_data_dir, tmp_path, capsys, monkeypatch, cpu, expected
+):
+    # Whichever CPU this runs on, each answer of "auto" is trained once.
+    (tmp_path / "cpuinfo").write_text(cpu)
+    monkeypatch.setattr(precision, "cpu_flags", lambda: cpu_flags(tmp_path / "cpuinfo"))
+    monkeypatch.setattr(precision, "_gpu_capabilities", lambda: [])
     data = load_dataset("tfds:mnist", data_dir=tfds_data_dir, max_examples=256, batch_size=64)
-    result = train(SMALL_SPEC, data, tmp_path, TrainConfig(epochs=1, precision="auto"), verbose=2)
-    expected = choose_precision("auto").policy  # this machine's answer
-    run = json.loads((tmp_path / "run.json").read_text())
+    run_dir = tmp_path / "run"
+    result = train(SMALL_SPEC, data, run_dir, TrainConfig(epochs=1, precision="auto"), verbose=2)
+    run = json.loads((run_dir / "run.json").read_text())
     assert run["config"]["precision"] == "auto"
     assert run["precision"]["policy"] == result.precision.policy == expected
     assert f"precision: {expected} (" in capsys.readouterr().out
     model = keras.saving.load_model(result.best_model_path)
     assert model.get_layer("block1_conv1").dtype_policy.name == expected
+    assert model.get_layer("block1_conv1").compute_dtype == expected.removeprefix("mixed_")
 
 
 @pytest.mark.parametrize("user_choice, onednn", [(None, True), ("0", False)])

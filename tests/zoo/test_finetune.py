@@ -8,7 +8,7 @@ import pytest
 
 from kerascnn.data import load_dataset
 from kerascnn.zoo import ZooError, create_model
-from kerascnn.zoo.finetune import (
+from kerascnn.zoo.finetuning import (
     finetune,
     list_recipes,
     load_recipe,

@@ -16,7 +16,8 @@ import numpy as np
 
 from kerascnn import atomic_files
 from kerascnn.builder import ConvNet
-from kerascnn.training import train
+from kerascnn.training import evaluate, train
+from kerascnn.training.run import TEST_FILE
 from kerascnn.zoo.recipe import PARTS, RECIPES_DIR, Recipe, Stage, list_recipes, load_recipe
 from kerascnn.zoo.registry import ZooError
 
@@ -26,6 +27,7 @@ __all__ = [
     "Recipe",
     "Stage",
     "check_run_folder",
+    "copy_of",
     "finetune",
     "fresh_copy",
     "list_recipes",
@@ -120,34 +122,56 @@ def reset_fully_connected(model: ConvNet, seed: int | None = None) -> list[str]:
     """
     names = list(_convnet(model, "reset_fully_connected").roles.fully_connected)
     for index, name in enumerate(names):
-        layer = model.get_layer(name)
-        for variable, initializer in (
-            (layer.kernel, layer.kernel_initializer),
-            (layer.bias, layer.bias_initializer),
-        ):
-            if variable is None:
-                continue
-            config = initializer.get_config()
-            if "seed" in config and seed is not None:
-                config["seed"] = seed + index
-            fresh = type(initializer).from_config(config)
-            variable.assign(fresh(variable.shape, dtype=variable.dtype))
+        _reinitialize(model.get_layer(name), None if seed is None else seed + index)
     return names
+
+
+# Keras' convolution and dense layers: each random variable, and the
+# attribute holding the initializer it was drawn from.
+_INITIALIZED = (
+    ("kernel", "kernel_initializer"),
+    ("kernel", "depthwise_initializer"),
+    ("bias", "bias_initializer"),
+)
+
+
+def _reinitialize(layer: keras.layers.Layer, seed: int | None) -> None:
+    """Draws the layer's kernel and bias again from its own initializers
+    (seeded, without touching Keras' global random state)."""
+    for variable_name, initializer_name in _INITIALIZED:
+        variable = getattr(layer, variable_name, None)
+        initializer = getattr(layer, initializer_name, None)
+        if variable is None or initializer is None:
+            continue
+        config = initializer.get_config()
+        if "seed" in config and seed is not None:
+            config["seed"] = seed
+        fresh = type(initializer).from_config(config)
+        variable.assign(fresh(variable.shape, dtype=variable.dtype))
 
 
 def fresh_copy(model: ConvNet, seed: int | None = None) -> ConvNet:
     """The same network with the same class names, with fresh weights
     everywhere: what training from scratch starts from. Its provenance is
-    empty (trained from its spec), since no trained weight is kept.
+    empty (trained from its spec), since no trained weight is kept. The
+    model given is left as it is, and so is Keras' global random state.
 
     Example:
     >>> scratch = fresh_copy(create_model("minivgg_m.cifar10", class_names=names), seed=0)
     """
     model = _convnet(model, "fresh_copy")
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-    config = {**model.get_config(), "provenance": {}}
-    return ConvNet.from_config(config)
+    copy = ConvNet.from_config({**model.get_config(), "provenance": {}})
+    for index, layer in enumerate(copy.layers):
+        _reinitialize(layer, None if seed is None else seed + index)
+    return copy
+
+
+def copy_of(model: ConvNet) -> ConvNet:
+    """A new `ConvNet` with the same config and weights (what `finetune`
+    trains, so the caller's model is never changed)."""
+    copy = ConvNet.from_config(_convnet(model, "copy_of").get_config())
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def check_run_folder(run_dir) -> None:
@@ -173,50 +197,106 @@ class FinetuneResult:
         model: The fine-tuned model (as at the end of the last stage).
         model_path: Where it is saved (`final.keras` in the run folder).
         stages: The `TrainResult` of each stage.
+        test_report: Its `EvaluationReport` on the data's test split (also
+            written to `test_evaluation.json`), or None without one.
     """
 
     model: keras.Model
     model_path: Path
     stages: list
+    test_report: object = None
 
     @property
     def wall_time_s(self) -> float:
         return sum(stage.wall_time_s for stage in self.stages)
 
 
-def finetune(
-    model: ConvNet, data, run_dir, recipe: Recipe | str, *, seed=None, verbose="auto"
-) -> FinetuneResult:
-    """Runs a recipe's stages on `model`, each in its own sub-folder.
+def _model_for(source, data, data_config, seed):
+    """The model to fine-tune and the data, each loaded as the other needs:
+    the images at the model's input size, a preset with the data's class
+    names. A model given (or loaded from a file) is copied, never trained
+    in place."""
+    from kerascnn.data import DataConfig, load_dataset
+    from kerascnn.model_source import input_shape, is_spec_source, keras_file, load_keras_file
+    from kerascnn.zoo.catalog import create_model, load_preset, spec_of
 
-    A recipe with `"reset": "fc"` first gives the fully connected layers
-    fresh weights (`reset_fully_connected`); one with `"reset": "all"`
-    trains a fresh copy of the network instead (`fresh_copy`), the
-    from-scratch baseline. The model takes the data's class names and
-    records the recipe in its provenance. Each stage starts from where
-    the last ended (its final weights, not its best checkpoint: with a few
-    labelled images there is rarely a validation split worth choosing by).
-    A stage that trains batch norm layers ends by re-estimating their
-    statistics on the training images (`recalibrate_batch_norm`). The model
-    after the last stage is saved as `final.keras`.
+    model = None
+    if isinstance(source, keras.Model):
+        model = copy_of(_convnet(source, "finetune"))
+    elif keras_file(source) is not None:
+        model = copy_of(_convnet(load_keras_file(keras_file(source)), "finetune"))
+    if isinstance(data, (str, Path)):
+        shape = input_shape(model if model is not None else spec_of(str(source)))
+        if not isinstance(data_config, DataConfig):
+            data_config = DataConfig(**(data_config or {}))
+        data = load_dataset(str(data), image_shape=shape, seed=seed or 0, **data_config.to_dict())
+    if model is None:
+        names = list(data.class_names)
+        build = create_model if is_spec_source(source) else load_preset
+        model = build(str(source), class_names=names)
+    return model, data
+
+
+def finetune(
+    model,
+    data,
+    run_dir,
+    recipe: Recipe | str = "two_stage",
+    *,
+    seed: int | None = None,
+    class_weight: str | None = None,
+    data_config=None,
+    verbose="auto",
+) -> FinetuneResult:
+    """Fine-tunes a model on a data set with a recipe, then tests it: the
+    whole `kerascnn finetune` job, in Python.
+
+    Each recipe stage runs in its own sub-folder. A recipe with `"reset":
+    "fc"` first gives the fully connected layers fresh weights
+    (`reset_fully_connected`); one with `"reset": "all"` trains a fresh
+    copy of the network instead (`fresh_copy`), the from-scratch baseline.
+    The model takes the data's class names and records the recipe in its
+    provenance. Each stage starts from where the last ended (its final
+    weights, not its best checkpoint: with a few labelled images there is
+    rarely a validation split worth choosing by). A stage that trains batch
+    norm layers ends by re-estimating their statistics on the training
+    images (`recalibrate_batch_norm`). The model after the last stage is
+    saved as `final.keras`; where the data has a test split it is evaluated
+    there (`test_evaluation.json`). The model given is never changed.
 
     Args:
-        model: A `ConvNet`, typically
-            `create_model("preset.tag", class_names=data.class_names)`.
-        data: An `ImageDataset` with the new classes.
-        run_dir: The run folder (`<stage>/` per stage, `final.keras`).
-        recipe: A `Recipe` or the name of a built-in one.
-        seed: Seed for a reproducible run (used when `recipe` is a name).
+        model: A preset name (`"lenet5.mnist"`), preset folder or URL, a
+            zoo name (fresh weights), a `.keras` file or run folder, or a
+            `ConvNet`. A preset loads with the data's class names (a fresh
+            head where they differ from its own).
+        data: An image folder or `tfds:NAME`, loaded at the model's input
+            size with `data_config`; or an `ImageDataset`.
+        run_dir: The run folder to create (`<stage>/` per stage, `final.keras`).
+        recipe: A built-in recipe's name (`kerascnn.zoo.recipe.list_recipes`),
+            a recipe JSON file, or a `Recipe`.
+        seed: Makes the run reproducible: data order, fresh weights, ops.
+        class_weight: None, or "balanced" (`TrainConfig.class_weight`).
+        data_config: A `DataConfig` or its dict (batch size, augmentation,
+            classes, ...), for a `data` given by name.
         verbose: Keras' progress display.
 
+    Returns:
+        A `FinetuneResult` (`.model`, `.model_path`, `.test_report`).
+
     Example:
-    >>> data = load_dataset("CIFAR-10-images", classes="cat,dog,horse", per_class=50)
-    >>> model = create_model("minivgg_m.cifar10", class_names=data.class_names)
-    >>> result = finetune(model, data, "runs/ft", "linear_probe")
+    >>> result = finetune("minivgg_m.cifar10", "my_photos", "runs/ft", "two_stage", seed=0)
+    >>> result.model.class_names, result.test_report.accuracy
     """
-    recipe = load_recipe(recipe, seed=seed) if isinstance(recipe, str) else recipe
-    check_run_folder(run_dir)
-    model = _convnet(model, "finetune")
+    recipe = (
+        recipe
+        if isinstance(recipe, Recipe)
+        else load_recipe(recipe, seed=seed, class_weight=class_weight)
+    )
+    check_run_folder(run_dir)  # before any data or model loads
+    if seed is not None:
+        # Before the data: tf.data mixes the global seed into its shuffle order.
+        keras.utils.set_random_seed(seed)
+    model, data = _model_for(model, data, data_config, seed)
     if data.class_names and model.output_shape[-1] != len(data.class_names):
         raise ZooError(
             f"The model predicts {model.output_shape[-1]} classes but the data has "
@@ -238,13 +318,25 @@ def finetune(
     for number, stage in enumerate(recipe.stages, start=1):
         set_trainable(model, stage.train)
         results.append(
-            train(model, data, run_dir / f"{number}_{stage.name}", stage.config, verbose=verbose)
+            train(
+                model,
+                data,
+                run_dir / f"{number}_{stage.name}",
+                stage.config,
+                test=False,
+                verbose=verbose,
+            )
         )
         recalibrate_batch_norm(model, data.train)
     set_trainable(model, "all")
     # The model alone: the last stage's optimizer, built for the layers that
     # stage trained, would not match the model with every layer trainable.
-    final = ConvNet.from_config(model.get_config())
-    final.set_weights(model.get_weights())
+    final = copy_of(model)
     atomic_files.save_model(final, run_dir / "final.keras")
-    return FinetuneResult(model=model, model_path=run_dir / "final.keras", stages=results)
+    report = None
+    if "test" in data.splits:
+        report = evaluate(final, data, "test")
+        atomic_files.write_json(run_dir / TEST_FILE, report.to_dict())
+    return FinetuneResult(
+        model=final, model_path=run_dir / "final.keras", stages=results, test_report=report
+    )
