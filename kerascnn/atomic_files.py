@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from kerascnn.errors import UsageError
+from kerascnn.errors import OutputExistsError, UsageError
 
 
 @contextlib.contextmanager
@@ -113,12 +113,12 @@ def check_output_directory(path: str | os.PathLike, *, force: bool, flag: str = 
     if not path.exists() or (path.is_dir() and not any(path.iterdir())):
         return
     if not force:
-        raise FileExistsError(
+        raise OutputExistsError(
             f"{path} already exists; choose another folder, or pass --force to replace a "
             "folder kerascnn wrote before."
         )
     if not (path / OUTPUT_MARKER).is_file():
-        raise FileExistsError(
+        raise OutputExistsError(
             f"{path} holds files kerascnn did not write, so --force will not replace it "
             f"(kerascnn replaces only folders with its {OUTPUT_MARKER} file). Choose another "
             "folder, or move its files away first."

@@ -27,3 +27,12 @@ class UsageError(KerasCNNError, ValueError):
 
 class DataError(UsageError):
     """A data source that cannot be loaded, with what to do about it."""
+
+
+class OutputExistsError(KerasCNNError, FileExistsError):
+    """An output folder or file already holds something; nothing is replaced
+    that kerascnn did not write."""
+
+
+class MissingInputError(KerasCNNError, FileNotFoundError):
+    """A file or folder the user named (a spec, a run to resume) is not there."""

@@ -69,7 +69,7 @@ class SmoothedSparseCategoricalCrossentropy(keras.losses.Loss):
     ):
         super().__init__(name=name, **kwargs)
         if not 0 <= label_smoothing < 1:
-            raise ValueError(
+            raise UsageError(
                 "`label_smoothing` must be in [0, 1). "
                 f"Received: label_smoothing={label_smoothing!r}"
             )

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kerascnn.errors import UsageError
+from kerascnn.errors import MissingInputError, UsageError
 
 if TYPE_CHECKING:
     import keras
@@ -32,7 +32,7 @@ def read_spec(source: str | Path) -> ConvNetSpec:
         return ConvNetSpec.from_json(sys.stdin.read())
     path = Path(source)
     if not path.is_file():
-        raise FileNotFoundError(
+        raise MissingInputError(
             f"No spec file at '{source}'; give the path of a spec JSON file, "
             "or '-' for standard input."
         )

@@ -42,7 +42,8 @@ def test_import_does_not_load_heavy_dependencies(module, keras):
 def test_a_keras_file_of_kerascnn_classes_loads_through_kerascnn(tmp_path):
     code = (
         "import kerascnn; from kerascnn.zoo import create_model; "
-        f"create_model('lenet5', class_names=list('abcdefghij')).save({str(tmp_path / 'm.keras')!r})"
+        "create_model('lenet5', class_names=list('abcdefghij'))"
+        f".save({str(tmp_path / 'm.keras')!r})"
     )
     assert _run("-c", code).returncode == 0
     # A fresh process: nothing of kerascnn is registered until it loads the file.

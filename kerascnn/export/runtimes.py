@@ -131,10 +131,10 @@ class TFLiteRunner:
             raise ExportError(
                 "Running a TFLite model needs LiteRT: pip install ai-edge-litert."
             ) from error
+        flatbuffer = Path(path).read_bytes()
+        _refuse_flex(path, flatbuffer)
         # From bytes: any file name works, UTF-8 or not.
-        self._interpreter = Interpreter(
-            model_content=Path(path).read_bytes(), num_threads=num_threads
-        )
+        self._interpreter = Interpreter(model_content=flatbuffer, num_threads=num_threads)
         self._source = self._interpreter.get_input_details()[0]
         self._image_shape = tuple(int(d) for d in self._source["shape"][1:])
         self._batch = None
@@ -152,6 +152,20 @@ class TFLiteRunner:
         interpreter.set_tensor(source["index"], quantize(images, source))
         interpreter.invoke()
         return dequantize(interpreter.get_tensor(target["index"]), target)
+
+
+def _refuse_flex(path, flatbuffer: bytes) -> None:
+    """LiteRT's Python interpreter has no Select TF (Flex) kernels: such a
+    model cannot run here, which is said up front, naming the ops."""
+    from kerascnn.export.tflite import op_names
+
+    flex = sorted({op for op in op_names(flatbuffer) if op.startswith("Flex")})
+    if flex:
+        raise ExportError(
+            f"'{path}' uses Select TF ops ({', '.join(flex)}), which LiteRT runs only when "
+            "linked with its Flex delegate, not here; evaluate the .onnx or Keras model, or "
+            "export without --allow-flex."
+        )
 
 
 def quantize(values: np.ndarray, detail: dict) -> np.ndarray:

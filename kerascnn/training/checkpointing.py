@@ -98,7 +98,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.history.append({"epoch": epoch + 1, **logs})
         value = logs.get(self.monitor)
         if value is None:
-            raise KeyError(
+            raise UsageError(
                 f"The monitored metric '{self.monitor}' is not in the epoch logs "
                 f"({', '.join(logs)}); pick one of those."
             )

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from kerascnn import __version__, atomic_files
 from kerascnn.builder import ConvNet, build_model, head_activation
-from kerascnn.errors import TrainingDiverged, UsageError
+from kerascnn.errors import MissingInputError, OutputExistsError, TrainingDiverged, UsageError
 from kerascnn.losses import classification_loss
 from kerascnn.spec import ConvNetSpec
 from kerascnn.training.checkpointing import (
@@ -274,17 +274,17 @@ def train(
     chief = is_chief()
     state = read_state(run_dir, config.epochs)
     if resume and state is None:
-        raise FileNotFoundError(
+        raise MissingInputError(
             f"Nothing to resume in '{run_dir}': it has no completed epoch ({CHECKPOINT} and "
             "state.json). Start the run without --resume."
         )
     if chief and not resume and state is not None:
-        raise FileExistsError(
+        raise OutputExistsError(
             f"'{run_dir}' already holds a run; continue it with --resume (resume=True) or "
             "choose another output folder."
         )
     if chief and not resume and (run_dir / RUN_FILE).exists():
-        raise FileExistsError(
+        raise OutputExistsError(
             f"'{run_dir}' holds a run that stopped before completing an epoch, so there is "
             "nothing to resume; delete the folder to start again, or choose another one."
         )

@@ -16,6 +16,7 @@ import numpy as np
 
 from kerascnn import atomic_files
 from kerascnn.builder import ConvNet
+from kerascnn.errors import OutputExistsError
 from kerascnn.training import evaluate, train
 from kerascnn.training.run import TEST_FILE
 from kerascnn.zoo.recipe import PARTS, RECIPES_DIR, Recipe, Stage, list_recipes, load_recipe
@@ -179,11 +180,11 @@ def check_run_folder(run_dir) -> None:
     folders or `final.keras`): a fine-tuning run is never overwritten.
 
     Raises:
-        FileExistsError: naming the folder and what to do.
+        OutputExistsError: naming the folder and what to do.
     """
     run_dir = Path(run_dir)
     if run_dir.is_dir() and any(run_dir.iterdir()):
-        raise FileExistsError(
+        raise OutputExistsError(
             f"'{run_dir}' is not empty; a fine-tuning run writes a new folder (its stages and "
             "final.keras). Choose another --out, or move that folder away first."
         )

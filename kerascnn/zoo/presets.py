@@ -1,8 +1,10 @@
 """Presets: trained weights as a folder of data, verified before use.
 
-A preset folder holds exactly four files:
+A preset folder holds exactly four files, as a keras-hub preset does:
 
-- `spec.json`: the `ConvNetSpec` (plain data);
+- `config.json`: the model's own Keras config
+  (`keras.saving.serialize_keras_object(model)`: its spec, class names,
+  provenance), loaded through Keras' safe-mode deserializer;
 - `model.weights.h5`: the weights (HDF5 arrays, no code);
 - `metadata.json`: data set, class names, preprocessing, measured test
   accuracy, parameters, MACs, training recipe, reproducing command, library
@@ -11,7 +13,8 @@ A preset folder holds exactly four files:
 
 `read_preset` checks the manifest before it parses anything else, and
 `build_from_preset` builds the network through Keras' safe-mode
-deserialization, so a preset cannot carry code. Presets ship inside the
+deserialization, so a preset cannot carry code. Presets of format 1 (a
+`spec.json` instead of `config.json`) still load. Presets ship inside the
 package (`kerascnn/zoo/presets/<name>/`), sit in any local folder, or come
 from an http(s) URL as a `.tar.gz` or `.zip` archive with a known sha256,
 cached under `kerascnn.settings.home()`.
@@ -42,12 +45,20 @@ if TYPE_CHECKING:  # Keras and NumPy load when a model is built, not to list pre
 
     from kerascnn.builder import ConvNet
 
-SPEC = "spec.json"
+CONFIG = "config.json"
 WEIGHTS = "model.weights.h5"
 METADATA = "metadata.json"
 MANIFEST = "manifest.json"
-PRESET_FILES = (SPEC, WEIGHTS, METADATA)
-FORMAT_VERSION = 1
+PRESET_FILES = (CONFIG, WEIGHTS, METADATA)
+FORMAT_VERSION = 2
+# Format 1 kept the architecture as a plain `ConvNetSpec`.
+SPEC_V1 = "spec.json"
+# The one class a preset's config may name.
+CONVNET = {
+    "module": "kerascnn.builder",
+    "class_name": "ConvNet",
+    "registered_name": "kerascnn>ConvNet",
+}
 PACKAGED_DIR = Path(__file__).parent / "presets"
 
 logger = logging.getLogger("kerascnn.zoo")
@@ -64,7 +75,8 @@ class Preset:
     Attributes:
         name: `model.tag`, e.g. "lenet5.mnist".
         directory: The folder.
-        spec: The network's `ConvNetSpec`.
+        config: The model's serialized Keras config (`config.json`).
+        spec: The network's `ConvNetSpec` (from its config).
         metadata: The parsed `metadata.json`.
         weights_sha256: The sha256 of `model.weights.h5`, as its manifest
             lists it (and as checked).
@@ -72,6 +84,7 @@ class Preset:
 
     name: str
     directory: Path
+    config: dict
     spec: ConvNetSpec
     metadata: dict
     weights_sha256: str
@@ -118,13 +131,14 @@ def verify_preset(directory: str | Path) -> dict[str, str]:
         expected = dict(manifest["files"])
     except (ValueError, KeyError, TypeError) as error:
         raise PresetIntegrityError(f"'{manifest_path}' is not a valid manifest: {error}") from None
-    if sorted(expected) != sorted(PRESET_FILES):
+    files = PRESET_FILES if CONFIG in expected else (SPEC_V1, WEIGHTS, METADATA)
+    if sorted(expected) != sorted(files):
         raise PresetIntegrityError(
             f"'{manifest_path}' must list exactly {', '.join(PRESET_FILES)}. "
             f"Received: {', '.join(sorted(expected))}"
         )
     present = {p.name for p in directory.iterdir()}
-    unexpected = sorted(present - {*PRESET_FILES, MANIFEST})
+    unexpected = sorted(present - {*files, MANIFEST})
     if unexpected:
         raise PresetIntegrityError(
             f"Preset '{directory}' holds unexpected file(s) {', '.join(unexpected)}; a preset "
@@ -143,15 +157,37 @@ def verify_preset(directory: str | Path) -> dict[str, str]:
     return expected
 
 
+def _read_config(directory: Path, checksums: dict) -> tuple[dict, ConvNetSpec]:
+    """The model config a preset holds, and the spec in it (plain data)."""
+    if SPEC_V1 in checksums:
+        name = SPEC_V1
+        config = {**CONVNET, "config": {"spec": None}}
+    else:
+        name = CONFIG
+        config = json.loads((directory / CONFIG).read_text(encoding="utf-8"))
+        named = {key: config.get(key) for key in CONVNET} if isinstance(config, dict) else {}
+        if named != CONVNET or not isinstance(config.get("config"), dict):
+            raise ZooError(
+                f"Preset '{directory}': {CONFIG} must hold a serialized kerascnn ConvNet "
+                f"({CONVNET['registered_name']}). Received: {named or type(config).__name__}"
+            )
+    try:
+        if name == SPEC_V1:
+            spec = ConvNetSpec.from_json((directory / SPEC_V1).read_text(encoding="utf-8"))
+            config["config"]["spec"] = spec.to_dict()
+        else:
+            spec = ConvNetSpec.from_dict(config["config"].get("spec"))
+    except SpecError as error:
+        raise ZooError(f"Preset '{directory}' has an invalid spec in {name}: {error}") from None
+    return config, spec
+
+
 def read_preset(directory: str | Path) -> Preset:
-    """Verifies a preset folder, then reads its spec and metadata."""
+    """Verifies a preset folder, then reads its config and metadata."""
     directory = Path(directory)
     checksums = verify_preset(directory)
     metadata = json.loads((directory / METADATA).read_text(encoding="utf-8"))
-    try:
-        spec = ConvNetSpec.from_json((directory / SPEC).read_text(encoding="utf-8"))
-    except SpecError as error:
-        raise ZooError(f"Preset '{directory}' has an invalid {SPEC}: {error}") from None
+    config, spec = _read_config(directory, checksums)
     for key in ("name", "model", "class_names", "format_version"):
         if key not in metadata:
             raise ZooError(f"Preset '{directory}': {METADATA} lacks '{key}'.")
@@ -163,6 +199,7 @@ def read_preset(directory: str | Path) -> Preset:
     return Preset(
         name=metadata["name"],
         directory=directory,
+        config=config,
         spec=spec,
         metadata=metadata,
         weights_sha256=checksums[WEIGHTS],
@@ -173,16 +210,19 @@ def save_preset(model: keras.Model, directory: str | Path, metadata: dict) -> Pr
     """Writes a `ConvNet` and its metadata as a preset folder, atomically.
 
     Args:
-        model: A `ConvNet` (it has a `spec`).
+        model: A `ConvNet`; its config is the preset's architecture.
         directory: The preset folder to create or replace.
         metadata: At least `name` ("model.tag"), `model` and `class_names`.
 
     Returns:
         The written `Preset`, read back and verified.
     """
-    metadata = {"format_version": FORMAT_VERSION, **metadata}
+    import keras
+
+    metadata = {**metadata, "format_version": FORMAT_VERSION}
     with atomic_files.directory(directory) as tmp:
-        (tmp / SPEC).write_text(model.spec.to_json() + "\n", encoding="utf-8")
+        config = keras.saving.serialize_keras_object(model)
+        (tmp / CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         model.save_weights(tmp / WEIGHTS)
         (tmp / METADATA).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
         manifest = {"files": {name: sha256_file(tmp / name) for name in PRESET_FILES}}
@@ -319,25 +359,28 @@ def _is_hex(text: str) -> bool:
 # Building a model from a preset
 
 
-def _build_safely(spec: ConvNetSpec, class_names, provenance: dict, dtype) -> ConvNet:
-    import keras
+def trained_weights(path: str | Path) -> dict[str, list[np.ndarray]]:
+    """A Keras `.weights.h5` file as arrays by layer name (a state dict).
 
-    import kerascnn.builder  # noqa: F401 (registers ConvNet with Keras)
+    NOTE: Keras writes each layer's variables, in `layer.weights` order, to
+    `layers/<path>/vars/<i>`, and the layer's name as the `vars` group's
+    `name` attribute; reading that is what lets a preset's weights be
+    adapted (timm's `load_pretrained`) into a model built once.
+    """
+    import h5py
+    import numpy as np
 
-    # Through Keras' safe-mode deserializer, as a `.keras` file would be.
-    config = {
-        "module": "kerascnn.builder",
-        "class_name": "ConvNet",
-        "registered_name": "kerascnn>ConvNet",
-        "config": {
-            "spec": spec.to_dict(),
-            "dtype": keras.config.dtype_policy().name if dtype is None else dtype,
-            "trainable": True,
-            "class_names": class_names,
-            "provenance": provenance,
-        },
-    }
-    return keras.saving.deserialize_keras_object(config, safe_mode=True)
+    weights = {}
+    with h5py.File(path, "r") as file:
+
+        def collect(_, node):
+            if isinstance(node, h5py.Group) and node.name.endswith("/vars") and len(node):
+                name = node.attrs.get("name")
+                name = name.decode() if isinstance(name, bytes) else name
+                weights[name] = [np.asarray(node[str(i)]) for i in range(len(node))]
+
+        file.visititems(collect)
+    return weights
 
 
 def adapt_kernel(kernel: np.ndarray, channels: int) -> np.ndarray:
@@ -367,14 +410,15 @@ def adapt_kernel(kernel: np.ndarray, channels: int) -> np.ndarray:
 def build_from_preset(
     preset: Preset, *, num_classes=None, input_shape=None, class_names=None, dtype=None
 ) -> ConvNet:
-    """Builds the preset's network with its trained weights.
+    """Builds the preset's network once, with its trained weights adapted.
 
     Other classes — a different `num_classes`, or `class_names` other than
     the preset's (new labels, even as many) — keep the trained backbone
     under a fresh classifier; different input channels adapt the first
     convolution's kernel (`adapt_kernel`); a different input size works
     when the head pools globally. Each change is logged. The layers changed
-    are those the model declares (`model.roles`). `dtype` is the layers'
+    are those the model declares (`model.roles`), as timm's pretrained
+    configs declare `first_conv` and `classifier`. `dtype` is the layers'
     dtype policy; None means the global one.
 
     Returns:
@@ -384,6 +428,8 @@ def build_from_preset(
     """
     import keras
 
+    import kerascnn.builder  # noqa: F401 (registers ConvNet with Keras)
+
     if class_names is not None:
         class_names = [str(name) for name in class_names]
         if num_classes is not None and num_classes != len(class_names):
@@ -392,41 +438,45 @@ def build_from_preset(
                 "give one of them."
             )
         num_classes = len(class_names)
-    provenance = {"preset": preset.name, "preset_weights_sha256": preset.weights_sha256}
-    trained = _build_safely(preset.spec, preset.class_names, provenance, dtype)
-    trained.load_weights(preset.directory / WEIGHTS)
     spec = preset.spec
     classes = spec.head.num_classes if num_classes is None else num_classes
     shape = input_shape or (spec.input.height, spec.input.width, spec.input.channels)
     height, width, channels = input_shape_of(shape, preset.name)
-    target_spec = ConvNetSpec.from_dict(
-        {
-            **spec.to_dict(),
-            "input": {
-                **spec.to_dict()["input"],
-                "height": height,
-                "width": width,
-                "channels": channels,
-                # In-graph RGB -> gray only makes sense for RGB input.
-                "grayscale": spec.input.grayscale and channels == 3,
-            },
-            "head": {**spec.to_dict()["head"], "num_classes": classes},
-        }
-    )
     fresh_head = classes != spec.head.num_classes or (
         class_names is not None and class_names != preset.class_names
     )
-    if target_spec == spec and not fresh_head:
-        return trained
-
-    model = _build_safely(
-        target_spec, class_names if fresh_head else preset.class_names, provenance, dtype
+    target = spec.to_dict()
+    target["input"].update(
+        # In-graph RGB -> gray only makes sense for RGB input.
+        height=height,
+        width=width,
+        channels=channels,
+        grayscale=spec.input.grayscale and channels == 3,
     )
+    target["head"]["num_classes"] = classes
+    config = {
+        **preset.config,
+        "config": {
+            **preset.config["config"],
+            "spec": target,
+            "dtype": keras.config.dtype_policy().name if dtype is None else dtype,
+            "class_names": class_names if fresh_head else preset.class_names,
+            "provenance": {"preset": preset.name, "preset_weights_sha256": preset.weights_sha256},
+        },
+    }
+    # Through Keras' safe-mode deserializer, as a `.keras` file would be.
+    model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    trained = trained_weights(preset.directory / WEIGHTS)
     roles = model.roles
     for layer in model.layers:
-        weights = trained.get_layer(layer.name).get_weights() if layer.weights else []
-        if not weights:
+        if not layer.weights:
             continue
+        weights = trained.get(layer.name)
+        if weights is None:
+            raise PresetIntegrityError(
+                f"Preset '{preset.directory}' has no weights for layer '{layer.name}' in "
+                f"{WEIGHTS}; it does not match its config. Fetch the preset again."
+            )
         if layer.name == roles.classifier and fresh_head:
             logger.warning(
                 "%s: built a fresh %d-class head (layer '%s'); the backbone keeps "

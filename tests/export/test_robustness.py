@@ -153,7 +153,7 @@ def test_a_killed_export_leaves_nothing_at_the_destination(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_flex_ops_are_refused_by_name_unless_allowed(tmp_path):
+def test_flex_ops_are_refused_by_name_unless_allowed(tmp_path, capsys):
     model = _model_with_cumprod()
     with pytest.raises(ExportError, match=r"not TFLite builtins: Cumprod\. .*allow_flex"):
         export_model(model, tmp_path / "a", formats="tflite", progress=False)
@@ -162,6 +162,11 @@ def test_flex_ops_are_refused_by_name_unless_allowed(tmp_path):
     )
     assert "FlexCumprod" in report.artifacts[0].ops
     assert "FlexCumprod" in report.artifacts[0].gpu_delegate_unsupported
+    # LiteRT's Python interpreter cannot run it: one line naming the op.
+    from kerascnn import cli
+
+    assert cli.main(["evaluate", str(tmp_path / "b" / "model.tflite"), "--data", "x"]) == 2
+    assert "uses Select TF ops (FlexCumprod)" in capsys.readouterr().err
 
 
 def test_an_unconvertible_layer_is_named_for_onnx(tmp_path):
