@@ -46,8 +46,11 @@ def _conv_block(x, block: ConvBlockSpec, number: int, roles: dict, dtype):
             )
         return x
 
-    def rectify(x, name):
-        return RectifiedFeatureMap(name=f"{prefix}_{name.format('relu')}", dtype=dtype)(x)
+    def rectify(x, name, conv):
+        layer = RectifiedFeatureMap(name=f"{prefix}_{name.format('relu')}", dtype=dtype)
+        # conv -> rectified feature map (-> pooled map, set below): one step.
+        roles["steps"].append({"block": number, "conv": conv, "rectified": layer.name})
+        return layer(x)
 
     shortcut = x
     if block.projects(x.shape[-1]):
@@ -74,7 +77,7 @@ def _conv_block(x, block: ConvBlockSpec, number: int, roles: dict, dtype):
                     dtype=dtype,
                 )
             )(x)
-            x = rectify(normalize(x, f"dw{{}}{j}"), f"dw{{}}{j}")
+            x = rectify(normalize(x, f"dw{{}}{j}"), f"dw{{}}{j}", f"{prefix}_dwconv{j}")
             kernel_size, strides, padding = 1, 1, "valid"
         else:
             kernel_size, strides, padding = block.kernel_size, block.conv_strides(j), block.padding
@@ -93,8 +96,9 @@ def _conv_block(x, block: ConvBlockSpec, number: int, roles: dict, dtype):
         if block.shortcut and j == block.convs:
             # The residual sum comes before the last ReLU, as in ResNet.
             x = keras.layers.Add(name=f"{prefix}_add", dtype=dtype)([x, shortcut])
-        x = rectify(x, f"{{}}{j}")
+        x = rectify(x, f"{{}}{j}", f"{prefix}_conv{j}")
     if block.pooling != "none":
+        roles["steps"][-1]["pooled"] = f"{prefix}_pool"
         x = _POOLING_LAYERS[block.pooling](
             pool_size=block.pool_size,
             strides=block.effective_pool_strides,
@@ -132,7 +136,7 @@ def _network(spec: ConvNetSpec, dtype):
     """The input and output of the network a spec describes, its layers
     computing in the dtype policy `dtype`, and the names of the layers that
     play a role in it (first convolution, classifier...)."""
-    roles = {"first_conv": None, "classifier": None, "fully_connected": []}
+    roles = {"first_conv": None, "classifier": None, "fully_connected": [], "steps": []}
     image = keras.Input(
         shape=(spec.input.height, spec.input.width, spec.input.channels),
         dtype="float32",
@@ -163,12 +167,38 @@ class LayerRoles:
         fully_connected: Every dense layer, in order (the classifier last).
         rectified_maps: The layers whose outputs are rectified feature maps
             (`kerascnn.layers.is_rectified_map`).
+        steps: The network's conv -> rectified map (-> pooled map) steps, in
+            order: `Step`s naming their block and layers. Inspection, its
+            HTML page and the web page's feature maps all read them.
     """
 
     first_conv: str
     classifier: str
     fully_connected: tuple[str, ...]
     rectified_maps: tuple[str, ...]
+    steps: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One convolution -> rectified feature map (-> pooled map) step.
+
+    Attributes:
+        conv: The convolution's layer name (None where it cannot be traced).
+        rectified: The rectifying layer's name.
+        pooled: The pooling layer's name, or None when the step does not pool.
+        block: The spec's block it belongs to (1, 2, ...), None for a
+            model that has no blocks.
+    """
+
+    conv: str | None
+    rectified: str
+    pooled: str | None = None
+    block: int | None = None
+
+    @property
+    def layers(self) -> list[str]:
+        return [name for name in (self.conv, self.rectified, self.pooled) if name]
 
 
 def default_class_names(count: int) -> list[str]:
@@ -201,9 +231,16 @@ def _checked_class_names(class_names, num_classes: int) -> list[str]:
 
 
 # What a model records of where its weights came from: the preset it
-# started from and the sha256 of that preset's weights file, and the
-# fine-tuning recipe run on it since. None of them: trained from its spec.
-PROVENANCE_FIELDS = ("preset", "preset_weights_sha256", "recipe")
+# started from and the sha256 of that preset's weights file, the
+# fine-tuning recipe run on it since, and the teacher it was distilled from
+# with the sha256 of the teacher's weights. None: trained from its spec.
+PROVENANCE_FIELDS = (
+    "preset",
+    "preset_weights_sha256",
+    "recipe",
+    "teacher",
+    "teacher_weights_sha256",
+)
 
 
 def _checked_provenance(provenance) -> dict:
@@ -243,8 +280,10 @@ class ConvNet(keras.Model):
         class_names: The name of each class the head predicts, index =
             class; None means "0", "1", ...
         provenance: Where the weights came from: a dict with any of
-            `preset` (name), `preset_weights_sha256` and `recipe` (the
-            fine-tuning recipe run since); empty means trained from the spec.
+            `preset` (name), `preset_weights_sha256`, `recipe` (the
+            fine-tuning recipe run since), `teacher` and
+            `teacher_weights_sha256` (the model it was distilled from);
+            empty means trained from the spec.
         name: The model's name; None means the spec's name.
         **kwargs: Passed to `keras.Model` (for example `trainable`).
 
@@ -280,6 +319,7 @@ class ConvNet(keras.Model):
             classifier=roles["classifier"],
             fully_connected=tuple(roles["fully_connected"]),
             rectified_maps=tuple(layer.name for layer in rectified_map_layers(self)),
+            steps=tuple(Step(**step) for step in roles["steps"]),
         )
 
     @property

@@ -188,6 +188,27 @@ def _finetune(args) -> int:
     return 0
 
 
+def _distill(args) -> int:
+    from kerascnn.training.config import DistillConfig
+    from kerascnn.zoo import distill
+
+    result = distill(
+        args.teacher,
+        args.student,
+        args.data,
+        args.out,
+        _train_config(args),
+        DistillConfig(**_settings(DistillConfig, args)),
+        data_config=_data_config(args),
+        verbose=_verbosity(args),
+    )
+    print(f"distilled in {result.wall_time_s:.1f} s; model in {result.model_path}")
+    if result.test_report is not None:
+        report = result.test_report
+        print(f"test accuracy {100 * report.accuracy:.2f}% on {report.examples:,} images")
+    return 0
+
+
 def _publish(args) -> int:
     from kerascnn.zoo.presets import PACKAGED_DIR
     from kerascnn.zoo.publish import publish_preset
@@ -261,20 +282,33 @@ def _describe(args) -> int:
     return 0
 
 
+# The training settings distillation takes (one device, its own loss).
+_DISTILL_TRAINING = (
+    "epochs",
+    "optimizer",
+    "learning_rate",
+    "schedule",
+    "warmup_epochs",
+    "weight_decay",
+    "seed",
+)
+
 # Data settings every command that reads images takes; the training ones
 # select and augment what a run learns from.
 _READING = ("batch_size", "max_examples", "on_bad_image", "data_dir", "manual_dir")
 
 
-def _add_data(parser, *, training: bool, data_help: str | None = None) -> None:
+def _add_data(parser, *, training: bool, data_help: str | None = None, unlabeled=False) -> None:
     from kerascnn.data.config import DataConfig
+    from kerascnn.options import options
 
     parser.add_argument(
         "--data",
         required=data_help is None,
         help=data_help or "tfds:NAME (e.g. tfds:mnist) or a folder of class folders",
     )
-    _add_options(parser, DataConfig, "data", only=None if training else _READING)
+    fields = {f.name for f in options(DataConfig)} - (set() if unlabeled else {"unlabeled"})
+    _add_options(parser, DataConfig, "data", only=fields if training else _READING)
 
 
 def _verbose_flag(parser) -> None:
@@ -286,29 +320,7 @@ def _verbose_flag(parser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from kerascnn import __version__
-    from kerascnn.training.config import TrainConfig
-    from kerascnn.zoo.recipe import list_recipes
-
-    parser = argparse.ArgumentParser(
-        prog="kerascnn",
-        description="Build, describe, train and ship convolutional networks.",
-    )
-    parser.add_argument("--version", action="version", version=f"kerascnn {__version__}")
-    parser.add_argument(
-        "--verbose-logs",
-        "-V",
-        action="store_true",
-        help="show TensorFlow's own start-up logs and TFDS progress bars (hidden by default)",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def command(name, run, help, **kwargs):
-        sub = commands.add_parser(name, help=help, **kwargs)
-        sub.set_defaults(run=run)
-        return sub
-
+def _describe_command(command) -> None:
     describe = command(
         "describe",
         _describe,
@@ -316,6 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     describe.add_argument("spec", help="a ConvNetSpec JSON file, or '-' for standard input")
     describe.add_argument("--json", action="store_true", help="print the description as JSON")
+
+
+def _train_command(command) -> None:
+    from kerascnn.training.config import TrainConfig
 
     train = command(
         "train", _train, "train a network; checkpoints every epoch, resumes with --resume"
@@ -335,6 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_options(train, TrainConfig, "training")
     _verbose_flag(train)
 
+
+def _evaluate_command(command) -> None:
     evaluate = command(
         "evaluate", _evaluate, "accuracy, per-class accuracy and confusion matrix of a model"
     )
@@ -350,15 +368,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data(evaluate, training=False)
 
+
+def _models_command(command) -> None:
     models = command("models", _models, "list the zoo's models (or presets)")
     models.add_argument("pattern", nargs="?", default="*", help="shell-style, e.g. 'lenet5*'")
     models.add_argument("--pretrained", action="store_true", help="list presets (trained weights)")
 
+
+def _info_command(command) -> None:
     info = command(
         "info", _info, "a zoo model's or preset's reference, size, MACs, accuracy and presets"
     )
     info.add_argument("name")
     info.add_argument("--json", action="store_true")
+
+
+def _finetune_command(command) -> None:
+    from kerascnn.training.config import TrainConfig
+    from kerascnn.zoo.recipe import list_recipes
 
     finetune = command("finetune", _finetune, "fine-tune a preset on new data with a named recipe")
     finetune.add_argument("preset", help="a preset name (e.g. lenet5.mnist), folder or URL")
@@ -370,6 +397,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_options(finetune, TrainConfig, "fine-tuning", only=("seed", "class_weight"))
     _verbose_flag(finetune)
 
+
+def _distill_command(command) -> None:
+    from kerascnn.training.config import DistillConfig, TrainConfig
+
+    distill = command(
+        "distill",
+        _distill,
+        "teach a small student network what a large (fine-tuned) teacher knows",
+        description="Train STUDENT to answer as TEACHER does, on the labelled images of "
+        "--data and the unlabelled ones of --unlabeled: a temperature-softened KL divergence "
+        "to the teacher plus a weighted cross-entropy on the labels.",
+    )
+    distill.add_argument("teacher", help="a run folder, .keras file or preset: the teacher")
+    distill.add_argument(
+        "student", help="a zoo name (fresh weights) or a preset (its weights as the start)"
+    )
+    distill.add_argument("--out", required=True, help="the run folder")
+    _add_data(distill, training=True, unlabeled=True)
+    _add_options(distill, DistillConfig, "distillation")
+    _add_options(distill, TrainConfig, "training", only=_DISTILL_TRAINING)
+    _verbose_flag(distill)
+
+
+def _publish_command(command) -> None:
     publish = command(
         "publish", _publish, "turn a finished training run into a preset with a measured model card"
     )
@@ -382,6 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--limitations", default="", help="where it fails")
     _add_data(publish, training=False)
 
+
+def _export_command(command) -> None:
     export = command(
         "export",
         _export,
@@ -423,6 +476,8 @@ def build_parser() -> argparse.ArgumentParser:
         "checks: tfds:NAME, a folder of class folders, or a .npy array of raw images",
     )
 
+
+def _inspect_command(command) -> None:
     inspect = command(
         "inspect",
         _inspect,
@@ -437,6 +492,46 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="replace an --out folder an earlier inspect wrote"
     )
     inspect.add_argument("--top", type=_positive_int, default=5, help="classes to list")
+
+
+# Each adds its command to the parser, in `kerascnn --help` order.
+_COMMANDS = (
+    _describe_command,
+    _train_command,
+    _evaluate_command,
+    _models_command,
+    _info_command,
+    _finetune_command,
+    _distill_command,
+    _publish_command,
+    _export_command,
+    _inspect_command,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from kerascnn import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="kerascnn",
+        description="Build, describe, train and ship convolutional networks.",
+    )
+    parser.add_argument("--version", action="version", version=f"kerascnn {__version__}")
+    parser.add_argument(
+        "--verbose-logs",
+        "-V",
+        action="store_true",
+        help="show TensorFlow's own start-up logs and TFDS progress bars (hidden by default)",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, run, help, **kwargs):
+        sub = subparsers.add_parser(name, help=help, **kwargs)
+        sub.set_defaults(run=run)
+        return sub
+
+    for add in _COMMANDS:
+        add(command)
     return parser
 
 

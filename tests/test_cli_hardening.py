@@ -297,7 +297,7 @@ def test_help_and_models_load_no_tensorflow(args):
 def test_tensorflow_start_up_lines_are_kept_off_stderr(tmp_path):
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps(SMALL_SPEC))
-    result = run_kerascnn("describe", spec)  # builds the model: TensorFlow loads
+    result = run_kerascnn("describe", spec, process=True)  # builds the model: TensorFlow loads
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
 

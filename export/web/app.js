@@ -96,13 +96,14 @@ async function main() {
   seen.width = width;
   seen.height = height;
 
-  // The steps' canvases, in order: block k's convolution, rectified map, pooled map.
+  // The steps' canvases, in order: each convolution, its rectified map and
+  // pooled map, under the block the model declares it in.
   const mapCanvases = {};
   const stepsNode = document.getElementById("steps");
   document.getElementById("no-maps").hidden = steps.length > 0;
   steps.forEach((step, index) => {
     const row = el("div", { class: "step" });
-    row.append(el("strong", {}, `Block ${index + 1}`));
+    row.append(el("strong", {}, step.block ? `Block ${step.block}` : `Step ${index + 1}`));
     for (const [title, layer] of [["convolution", step.conv], ["rectified feature map (ReLU)", step.rectified], ["pooled map", step.pooled]]) {
       if (!layer) continue;
       const stage = el("div", { class: "stage" });

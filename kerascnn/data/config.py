@@ -34,6 +34,9 @@ class DataConfig:
         data_dir: TFDS data directory (where prepared data sets live).
         manual_dir: TFDS manual directory with a data set's original files,
             to prepare it with no network.
+        unlabeled: A folder of images with no labels (at any depth), added
+            to the train split with the label -1: for distillation, whose
+            teacher labels them softly (`kerascnn.zoo.distill`).
 
     Example:
     >>> load_dataset("my_photos", **DataConfig(batch_size=32, augment="flip").to_dict())
@@ -52,6 +55,9 @@ class DataConfig:
     )
     data_dir: str | None = option(None, "TFDS data directory (prepared data sets)")
     manual_dir: str | None = option(None, "TFDS manual directory (original files, offline)")
+    unlabeled: str | None = option(
+        None, "a folder of unlabelled images (any depth), which a teacher labels softly"
+    )
 
     def __post_init__(self):
         for name in ("batch_size", "per_class", "max_examples"):

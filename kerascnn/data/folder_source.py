@@ -23,7 +23,8 @@ def _class_folders(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _image_files(folder: Path) -> list[str]:
+def image_files(folder: Path) -> list[str]:
+    """Every image file under `folder`, at any depth, sorted."""
     files = []
     for directory, _, names in os.walk(folder, followlinks=True):
         files.extend(
@@ -52,7 +53,7 @@ def scan_classes(root: Path, class_names: list[str] | None = None):
             raise DataError(f"'{root}' has no folder for the classes {missing}.")
     files, labels, empty = [], [], []
     for label, name in enumerate(class_names):
-        found = _image_files(root / name)
+        found = image_files(root / name)
         if not found:
             empty.append(name)
         files.extend(found)

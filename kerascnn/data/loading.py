@@ -12,6 +12,8 @@ from kerascnn.data.images import check_channels_convertible, to_image_shape
 from kerascnn.data.subsets import class_ids, select_examples, select_files
 
 TFDS_PREFIX = "tfds:"
+# The label of an image nobody labelled (`DataConfig.unlabeled`).
+UNLABELED = -1
 
 
 def _check_image_shape(image_shape) -> None:
@@ -24,6 +26,33 @@ def _check_image_shape(image_shape) -> None:
             "`image_shape` must be (height, width, channels) of positive integers, with "
             f"1 or 3 channels. Received: image_shape={image_shape!r}"
         )
+
+
+def _with_unlabeled(train, folder, image_shape, seed, on_bad_image):
+    """The train examples followed by every image under `folder` (any depth,
+    class folders or not) with the label `UNLABELED`; and their count."""
+    import random
+
+    from kerascnn.data.folder_source import examples_from_files, find_unreadable, image_files
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise DataError(f"--unlabeled {folder}: no such folder; give a folder of images.")
+    files = image_files(root)
+    unreadable = set(find_unreadable(files))
+    if unreadable and on_bad_image == "error":
+        raise DataError(
+            f"{len(unreadable)} image file(s) under '{root}' cannot be read: "
+            f"{', '.join(sorted(unreadable)[:5])}. Remove them, or skip them with "
+            "--on-bad-image skip."
+        )
+    files = [f for f in files if f not in unreadable]
+    if not files:
+        raise DataError(f"--unlabeled {folder}: no readable images (PNG, JPEG, BMP, GIF) in it.")
+    # Shuffled once, as labelled folders are, so every epoch's window mixes them.
+    random.Random(seed).shuffle(files)
+    extra = examples_from_files(files, [UNLABELED] * len(files), image_shape)
+    return train.concatenate(extra), len(files)
 
 
 def _without_alpha(shape) -> tuple[int, int, int]:
@@ -151,6 +180,10 @@ def load_dataset(
         sizes = {split: len(files) for split, (files, _) in splits.items()}
 
     image_shape = tuple(image_shape)
+    if config.unlabeled is not None:
+        examples["train"], sizes["unlabeled"] = _with_unlabeled(
+            examples["train"], config.unlabeled, image_shape, seed, config.on_bad_image
+        )
     return ImageDataset(
         source=source,
         class_names=tuple(class_names),
@@ -177,6 +210,7 @@ def load_dataset(
             "classes": classes,
             "per_class": config.per_class,
             "on_bad_image": config.on_bad_image,
+            **({"unlabeled": str(config.unlabeled)} if config.unlabeled is not None else {}),
         },
         skipped_files=skipped,
     )

@@ -129,7 +129,8 @@ def export_model(
 
         # The conv -> rectified -> pooled steps, in order, for apps that draw them.
         metadata["feature_maps"] = [
-            {"conv": s.conv, "rectified": s.rectified, "pooled": s.pooled} for s in map_steps(model)
+            {"block": s.block, "conv": s.conv, "rectified": s.rectified, "pooled": s.pooled}
+            for s in map_steps(model)
         ]
 
     images = None

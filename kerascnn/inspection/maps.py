@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import keras
 import numpy as np
 
+from kerascnn.builder import ConvNet, Step
 from kerascnn.errors import UsageError
 from kerascnn.layers import SumPooling2D, is_rectified_map
 
 CONV_LAYERS = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)
 POOL_LAYERS = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D, SumPooling2D)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One convolution -> rectified feature map (-> pooled map) step.
-
-    Attributes:
-        conv: The convolution's layer name.
-        rectified: The rectifying layer's name.
-        pooled: The pooling layer's name, or None when the step does not pool.
-    """
-
-    conv: str | None
-    rectified: str
-    pooled: str | None
-
-    @property
-    def layers(self) -> list[str]:
-        return [name for name in (self.conv, self.rectified, self.pooled) if name]
 
 
 def _source_conv(layer, producers: dict) -> str | None:
@@ -49,12 +29,15 @@ def _source_conv(layer, producers: dict) -> str | None:
 def steps(model: keras.Model) -> list[Step]:
     """The conv -> ReLU -> pool steps of a model, in order.
 
-    Each rectifying layer (`RectifiedFeatureMap` or `ReLU`) is a step; its
-    convolution is the one whose output it rectifies, traced back through
-    the graph (on a shortcut block's main path, not its 1x1 projection),
-    and its pooling the first pooling layer after it, before the next
-    convolution.
+    A `ConvNet` declares its steps, block by block (`model.roles.steps`).
+    For another model each rectifying layer (`RectifiedFeatureMap` or
+    `ReLU`) is a step; its convolution is the one whose output it
+    rectifies, traced back through the graph (on a shortcut block's main
+    path, not its 1x1 projection), and its pooling the first pooling layer
+    after it, before the next convolution.
     """
+    if isinstance(model, ConvNet):
+        return list(model.roles.steps)
     producers = {id(layer.output): layer for layer in model.layers}
     found, current = [], None
     for layer in model.layers:

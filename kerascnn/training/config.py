@@ -1,4 +1,4 @@
-"""`TrainConfig`: the settings of a training run, as plain data.
+"""`TrainConfig` and `DistillConfig`: the settings of training runs, as plain data.
 
 Each field is declared once (`kerascnn.options.option`): the `kerascnn
 train` flags, recipe stages and reproduce commands are derived from it.
@@ -145,3 +145,35 @@ class TrainConfig:
 
     def replace(self, **changes) -> TrainConfig:
         return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """How the student learns from the teacher.
+
+    Args:
+        temperature: Divides both models' logits before the KL divergence
+            (softer targets show which wrong classes look alike); the loss is
+            scaled by its square, as Hinton et al. do.
+        student_loss_weight: Share of the loss that is the cross-entropy on
+            the labelled images; the rest matches the teacher, on every image.
+    """
+
+    temperature: float = option(4.0, "softens the teacher's and the student's outputs")
+    student_loss_weight: float = option(
+        0.1, "share of the loss that is cross-entropy on labelled images; the rest is the teacher's"
+    )
+
+    def __post_init__(self):
+        if not self.temperature > 0:
+            raise UsageError(
+                f"`temperature` must be positive. Received: temperature={self.temperature!r}"
+            )
+        if not 0 <= self.student_loss_weight <= 1:
+            raise UsageError(
+                "`student_loss_weight` must be in [0, 1]. "
+                f"Received: student_loss_weight={self.student_loss_weight!r}"
+            )
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)

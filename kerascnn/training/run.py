@@ -160,6 +160,11 @@ def _for_classes(model_or_spec, data):
     before anything is trained. A `ConvNet` takes the data's class names.
     """
     names = list(data.class_names)
+    if data.sizes.get("unlabeled"):
+        raise UsageError(
+            f"{data.source} has {data.sizes['unlabeled']:,} unlabelled images, which training "
+            "cannot learn from alone; a teacher labels them in distillation (kerascnn distill)."
+        )
     if isinstance(model_or_spec, keras.Model):
         outputs = int(model_or_spec.outputs[0].shape[-1])
         if outputs != len(names):
@@ -212,6 +217,59 @@ def _load_data(source, model_or_spec, run_dir: Path, config: TrainConfig, data_c
         first_epoch=first_epoch,
         **data_config.to_dict(),
     )
+
+
+def _run_state(run_dir: Path, config: TrainConfig, resume: bool, chief: bool) -> dict | None:
+    """The run folder's completed epochs, refusing to start over a run or
+    to resume nothing."""
+    state = read_state(run_dir, config.epochs)
+    if resume and state is None:
+        raise MissingInputError(
+            f"Nothing to resume in '{run_dir}': it has no completed epoch ({CHECKPOINT} and "
+            "state.json). Start the run without --resume."
+        )
+    if chief and not resume and state is not None:
+        raise OutputExistsError(
+            f"'{run_dir}' already holds a run; continue it with --resume (resume=True) or "
+            "choose another output folder."
+        )
+    if chief and not resume and (run_dir / RUN_FILE).exists():
+        raise OutputExistsError(
+            f"'{run_dir}' holds a run that stopped before completing an epoch, so there is "
+            "nothing to resume; delete the folder to start again, or choose another one."
+        )
+    return state
+
+
+def _run_record(model, data, config: TrainConfig, precision, class_weight) -> dict:
+    """What `run.json` says of a run: what trained on what, how, where."""
+    return {
+        "model": model.spec.to_dict() if isinstance(model, ConvNet) else model.name,
+        "data": {
+            "source": data.source,
+            "class_names": list(data.class_names),
+            "image_shape": list(data.image_shape),
+            "sizes": data.sizes,
+            "batch_size": data.batch_size,
+            **data.options,
+        },
+        "config": config.to_dict(),
+        "precision": precision.to_dict(),
+        "class_weight": class_weight,
+        "command": sys.argv,
+        "versions": _versions(),
+        "machine": _machine(),
+    }
+
+
+def _test_best(run_dir: Path, data):
+    """`best.keras` on the test split, also written to `test_evaluation.json`."""
+    from kerascnn.model_source import load_keras_file
+    from kerascnn.training.evaluation import evaluate
+
+    report = evaluate(load_keras_file(run_dir / BEST), data, "test")
+    atomic_files.write_json(run_dir / TEST_FILE, report.to_dict())
+    return report
 
 
 def train(
@@ -272,22 +330,7 @@ def train(
         data = _load_data(data, model_or_spec, run_dir, config, data_config, resume)
     model_or_spec = _for_classes(model_or_spec, data)
     chief = is_chief()
-    state = read_state(run_dir, config.epochs)
-    if resume and state is None:
-        raise MissingInputError(
-            f"Nothing to resume in '{run_dir}': it has no completed epoch ({CHECKPOINT} and "
-            "state.json). Start the run without --resume."
-        )
-    if chief and not resume and state is not None:
-        raise OutputExistsError(
-            f"'{run_dir}' already holds a run; continue it with --resume (resume=True) or "
-            "choose another output folder."
-        )
-    if chief and not resume and (run_dir / RUN_FILE).exists():
-        raise OutputExistsError(
-            f"'{run_dir}' holds a run that stopped before completing an epoch, so there is "
-            "nothing to resume; delete the folder to start again, or choose another one."
-        )
+    state = _run_state(run_dir, config, resume, chief)
     if config.seed is not None:
         keras.utils.set_random_seed(config.seed)
 
@@ -332,26 +375,9 @@ def train(
         class_weight = balanced_class_weights(class_counts(data.train, data.num_classes))
 
     if chief and state is None:
+        record = _run_record(model, data, config, precision, class_weight)
         atomic_files.write_json(
-            run_dir / RUN_FILE,
-            {
-                "model": model.spec.to_dict() if isinstance(model, ConvNet) else model.name,
-                "data": {
-                    "source": data.source,
-                    "class_names": list(data.class_names),
-                    "image_shape": list(data.image_shape),
-                    "sizes": data.sizes,
-                    "batch_size": data.batch_size,
-                    **data.options,
-                },
-                "config": config.to_dict(),
-                "precision": precision.to_dict(),
-                "class_weight": class_weight,
-                "command": sys.argv,
-                "versions": _versions(),
-                "machine": _machine(),
-                "replicas": strategy.num_replicas_in_sync,
-            },
+            run_dir / RUN_FILE, {**record, "replicas": strategy.num_replicas_in_sync}
         )
 
     guard = DivergenceGuard()
@@ -397,13 +423,7 @@ def train(
             f"'{run_dir}'. Lower the learning rate (it is {config.learning_rate}), check the "
             "data for invalid values, or use batch normalisation; then resume."
         )
-    report = None
-    if test and "test" in data.splits and chief:
-        from kerascnn.model_source import load_keras_file
-        from kerascnn.training.evaluation import evaluate
-
-        report = evaluate(load_keras_file(run_dir / BEST), data, "test")
-        atomic_files.write_json(run_dir / TEST_FILE, report.to_dict())
+    report = _test_best(run_dir, data) if test and "test" in data.splits and chief else None
     return TrainResult(
         run_dir=run_dir,
         history=checkpoint.history,

@@ -100,6 +100,8 @@ def test_drawing_a_seven_shows_seven_and_every_feature_map(page):
         "block2_conv1", "block2_relu1", "block2_pool",
     ]  # fmt: skip
     assert all(c.get_attribute("data-drawn") == "yes" for c in canvases)
+    labels = browser.find_elements("css selector", "#steps .step > strong")
+    assert [label.text for label in labels] == ["Block 1", "Block 2"]
     assert "ms" in browser.find_element("id", "timing").text
     screenshot = os.environ.get("KERASCNN_WEB_SCREENSHOT")
     if screenshot:  # for the docs: KERASCNN_WEB_SCREENSHOT=docs/web-page.png

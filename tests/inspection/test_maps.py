@@ -129,3 +129,19 @@ def test_every_zoo_model_shows_each_step(name):
         if step.pooled:
             pooled, rectified = maps[step.pooled].shape, maps[step.rectified].shape
             assert pooled[-1] == rectified[-1] and pooled[1] < rectified[1]
+
+
+@pytest.mark.parametrize("name", ["minivgg_s", "resnet8", "mobilecnn_050", "lenet5"])
+def test_a_convnet_declares_the_steps_its_graph_has(name):
+    model = create_model(name)
+    declared = steps(model)
+    # The same layers as a plain functional model: its steps are traced
+    # through the graph, not read from a declaration.
+    traced = steps(keras.Model(model.inputs, model.outputs))
+    assert [(s.conv, s.rectified, s.pooled) for s in declared] == [
+        (s.conv, s.rectified, s.pooled) for s in traced
+    ]
+    # Each block holds as many steps as the spec gives it convolutions.
+    for number, block in enumerate(model.spec.blocks, start=1):
+        per_conv = 2 if block.conv_type == "depthwise_separable" else 1
+        assert sum(s.block == number for s in declared) == block.convs * per_conv

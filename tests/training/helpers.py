@@ -1,10 +1,14 @@
 """Small specs and commands shared by the training tests."""
 
+import contextlib
+import io
 import json
+import logging
 import os
 import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,16 +29,48 @@ def kerascnn_command(*args) -> list[str]:
     return [sys.executable, "-m", "kerascnn", *map(str, args)]
 
 
-def run_kerascnn(*args, env=None, timeout=300):
-    return subprocess.run(
-        kerascnn_command(*args),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        timeout=timeout,
-        check=False,
-    )
+@dataclass(frozen=True)
+class Finished:
+    """What a `kerascnn` command left: as `subprocess.CompletedProcess` has it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_kerascnn(*args, env=None, timeout=300, process=False):
+    """Runs `kerascnn ARGS` and returns its exit status and output.
+
+    In this process (`kerascnn.cli.main`, output and kerascnn's log lines
+    captured), which saves TensorFlow's start-up for every call; in a
+    process of its own with `process=True` or an `env`, for what only a
+    real process shows (its exit, its start time, native log lines).
+    """
+    if process or env is not None:
+        return subprocess.run(
+            kerascnn_command(*args),
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            timeout=timeout,
+            check=False,
+        )
+    from kerascnn import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    # A real process prints kerascnn's warnings on stderr (logging's last
+    # resort); pytest's own log handler would otherwise take them.
+    handler = logging.StreamHandler(err)
+    handler.setLevel(logging.WARNING)
+    logger = logging.getLogger("kerascnn")
+    logger.addHandler(handler)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main([str(arg) for arg in args])
+    finally:
+        logger.removeHandler(handler)
+    return Finished(code, out.getvalue(), err.getvalue())
 
 
 def free_port() -> int:

@@ -19,18 +19,23 @@ from tests.conftest import read_idx, shared
 from tests.training.helpers import run_kerascnn
 
 
-def test_the_built_in_recipes():
-    assert {"linear_probe", "full", "two_stage", "scratch"} <= set(list_recipes())
-    probe, two = load_recipe("linear_probe"), load_recipe("two_stage")
-    assert [s.train for s in probe.stages] == ["head"]
-    assert [s.train for s in two.stages] == ["head", "all"]
-    assert two.stages[1].config.learning_rate < two.stages[0].config.learning_rate
-    assert load_recipe("full").stages[0].train == "all"
-    conv = load_recipe("conv_transfer")
-    assert conv.reset == "fc" and [s.train for s in conv.stages] == ["all"]
-    # It differs from scratch only in where it starts.
-    assert conv.stages[0].config == load_recipe("scratch").stages[0].config
-    assert load_recipe("full").reset is None
+@pytest.mark.parametrize("name", list_recipes())
+def test_every_built_in_recipe_loads_with_the_seed_of_the_run(name):
+    recipe = load_recipe(name, seed=7, class_weight="balanced")
+    assert recipe.stages and all(s.config.seed == 7 for s in recipe.stages)
+    assert all(s.config.class_weight == "balanced" for s in recipe.stages)
+
+
+def test_a_stage_takes_every_setting_declared_for_stages_and_no_other(tmp_path):
+    path = tmp_path / "mine.json"
+    stage = {"train": "all", "epochs": 2, "label_smoothing": 0.1, "monitor": "val_loss"}
+    path.write_text(json.dumps({"stages": [stage]}))
+    config = load_recipe(path).stages[0].config
+    assert (config.label_smoothing, config.monitor, config.epochs) == (0.1, "val_loss", 2)
+    # The run decides these, not a recipe.
+    path.write_text(json.dumps({"stages": [{"train": "all", "precision": "auto"}]}))
+    with pytest.raises(ZooError, match=r"stage 1: unknown field\(s\) precision"):
+        load_recipe(path)
 
 
 def test_bad_recipes_name_the_problem(tmp_path):
@@ -165,7 +170,10 @@ def test_finetune_runs_every_stage_and_learns(tfds_data_dir, tmp_path):
         result.stages[0].run_dir / "checkpoint.keras", compile=False
     )
     np.testing.assert_array_equal(after_head.get_layer("block1_conv1").get_weights()[0], before)
-    assert not np.array_equal(model.get_layer("block1_conv1").get_weights()[0], before)
+    assert not np.array_equal(result.model.get_layer("block1_conv1").get_weights()[0], before)
+    # The caller's model is not trained in place.
+    np.testing.assert_array_equal(model.get_layer("block1_conv1").get_weights()[0], before)
+    assert model.trainable_weights == model.weights
     reloaded = keras.saving.load_model(result.model_path)
     assert reloaded.output_shape == (None, 10) and reloaded.trainable
 

@@ -1,0 +1,126 @@
+"""Distillation: a teacher's soft answers on labelled and unlabelled images
+teach a small student, whatever input each of them declares."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import kerascnn
+from kerascnn.training import TrainConfig
+from kerascnn.training.config import DistillConfig
+from kerascnn.zoo import create_model, distill
+from kerascnn.zoo.distillation import labelled_crossentropy
+from tests.conftest import read_idx, shared
+from tests.training.helpers import run_kerascnn
+
+
+def test_the_cross_entropy_counts_only_labelled_images():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(6, 4)).astype("float32")
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    labels = np.array([2, -1, 0, -1, 3, 1])
+    expected = -np.mean([log_p[i, y] for i, y in enumerate(labels) if y >= 0])
+    got = float(labelled_crossentropy(labels, log_p))
+    assert got == pytest.approx(expected, rel=1e-6)
+    assert float(labelled_crossentropy(np.full(6, -1), log_p)) == 0.0
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    """A user's labelled digits (20 a class), a test split, and 600 unlabelled ones."""
+    root = tmp_path_factory.mktemp("digits")
+    folder = shared("mnist")
+    images = read_idx(folder / "train-images-idx3-ubyte.gz")
+    labels = read_idx(folder / "train-labels-idx1-ubyte.gz")
+    test_images = read_idx(folder / "t10k-images-idx3-ubyte.gz")
+    test_labels = read_idx(folder / "t10k-labels-idx1-ubyte.gz")
+    for split, (x, y, n) in {
+        "train": (images, labels, 20),
+        "test": (test_images, test_labels, 30),
+    }.items():
+        for digit in range(10):
+            target = root / "labelled" / split / str(digit)
+            target.mkdir(parents=True)
+            for k, i in enumerate(np.flatnonzero(y == digit)[:n]):
+                Image.fromarray(x[i]).save(target / f"{k}.png")
+    unlabelled = root / "unlabelled" / "phone" / "2026"  # any depth, no classes
+    unlabelled.mkdir(parents=True)
+    for i in range(5000, 5600):
+        Image.fromarray(images[i]).save(unlabelled / f"IMG_{i}.png")
+    return root
+
+
+def _distil(digits, out, epochs, **distill_settings):
+    # A 28x28 gray teacher, a 32x32 RGB student: each sees its own view.
+    student = create_model(
+        "tinyvgg_8k", input_shape=(32, 32, 3), class_names=[str(d) for d in range(10)]
+    )
+    return distill(
+        "lenet5.mnist", student, digits / "labelled", out,
+        TrainConfig(epochs=epochs, learning_rate=5e-3, seed=0),
+        DistillConfig(**distill_settings),
+        data_config={"unlabeled": digits / "unlabelled", "batch_size": 64, "validation_split": 0},
+        verbose=0,
+    )  # fmt: skip
+
+
+def test_a_student_of_another_input_takes_the_teachers_classes(digits, tmp_path):
+    result = _distil(digits, tmp_path / "run", epochs=1)
+    model = kerascnn.load(result.model_path)
+    assert model.input_shape == (None, 32, 32, 3)
+    assert model.class_names == [str(d) for d in range(10)]
+    assert model.provenance["teacher"] == "lenet5.mnist"
+    assert len(model.provenance["teacher_weights_sha256"]) == 64
+    assert result.test_report.examples == 300
+    record = json.loads((tmp_path / "run" / "distill.json").read_text())
+    assert record["data"]["sizes"] == {"train": 200, "test": 300, "unlabeled": 600}
+    assert record["distill"] == {"temperature": 4.0, "student_loss_weight": 0.1}
+
+
+@pytest.mark.slow
+def test_the_teachers_answers_teach_more_than_the_labels_alone(digits, tmp_path):
+    taught = _distil(digits, tmp_path / "taught", epochs=20)
+    # The same run with the whole loss on the 200 labels: no teacher.
+    alone = _distil(digits, tmp_path / "alone", epochs=20, student_loss_weight=1.0)
+    assert taught.test_report.accuracy > alone.test_report.accuracy + 0.05, (
+        taught.test_report.accuracy,
+        alone.test_report.accuracy,
+    )
+
+
+def test_the_command_and_python_distil_the_same_student(digits, tmp_path):
+    settings = {"epochs": 2, "seed": 0}
+    result = run_kerascnn(
+        "distill", "lenet5.mnist", "tinyvgg_8k", "--data", digits / "labelled",
+        "--unlabeled", digits / "unlabelled", "--out", tmp_path / "cli",
+        "--epochs", "2", "--seed", "0", "--verbose", "0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy" in result.stdout
+    in_python = distill(
+        "lenet5.mnist", "tinyvgg_8k", digits / "labelled", tmp_path / "py",
+        TrainConfig(**settings), data_config={"unlabeled": digits / "unlabelled"}, verbose=0,
+    )  # fmt: skip
+    import kerascnn
+
+    by_command = kerascnn.load(tmp_path / "cli")
+    for a, b in zip(by_command.get_weights(), in_python.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_training_refuses_unlabelled_images(digits, tmp_path):
+    result = run_kerascnn(
+        "train", "lenet5", "--data", digits / "labelled", "--out", tmp_path / "run",
+        "--epochs", "1",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr  # --unlabeled is distill's only
+    from kerascnn.errors import UsageError
+    from kerascnn.training import train
+
+    with pytest.raises(UsageError, match=r"600 unlabelled images.*kerascnn distill"):
+        train(
+            "lenet5", digits / "labelled", tmp_path / "run2", TrainConfig(epochs=1),
+            data_config={"unlabeled": digits / "unlabelled"},
+        )  # fmt: skip
