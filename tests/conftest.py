@@ -28,18 +28,16 @@ def read_idx(path: Path) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def tfds_data_dir(tmp_path_factory):
-    """A TFDS data dir where the real builders prepared MNIST and Fashion-MNIST offline."""
-    import tensorflow_datasets as tfds
+    """A TFDS data dir where the real builders prepared MNIST and
+    Fashion-MNIST offline, both through kerascnn (`load_dataset` with
+    `manual_dir`): their original files share names, so one data dir holding
+    both is the case that once mixed their pixels up (`tests/data/test_tfds.py`
+    checks each against its own official files)."""
+    from kerascnn.data import load_dataset
 
     data_dir = tmp_path_factory.mktemp("tfds")
     for name, folder in (("mnist", "mnist"), ("fashion_mnist", "fashion-mnist")):
-        builder = tfds.builder(name, data_dir=str(data_dir))
-        # One download folder each: TFDS reuses extracted files by name, and
-        # both data sets' files have the same names.
-        builder.download_and_prepare(
-            download_dir=str(data_dir / "downloads" / name),
-            download_config=tfds.download.DownloadConfig(manual_dir=str(shared(folder))),
-        )
+        load_dataset(f"tfds:{name}", data_dir=str(data_dir), manual_dir=str(shared(folder)))
     return str(data_dir)
 
 

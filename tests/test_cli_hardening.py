@@ -78,14 +78,12 @@ def test_inspect_never_deletes_a_folder_it_did_not_write(digit, tmp_path):
 
 
 @pytest.mark.parametrize("out", [".", ".."])
-def test_the_current_folder_and_its_parents_are_never_replaced(out, tmp_path):
+def test_the_current_folder_and_its_parents_are_never_replaced(out, tmp_path, monkeypatch):
     work = tmp_path / "work"
     work.mkdir()
     (work / "keep.txt").write_text("mine")
-    result = subprocess.run(
-        kerascnn_command("export", "lenet5", "--out", out, "--force", "--format", "onnx"),
-        cwd=work, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    monkeypatch.chdir(work)
+    result = run_kerascnn("export", "lenet5", "--out", out, "--force", "--format", "onnx")
     _one_line_error(result, "current folder")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
     assert sorted(p.name for p in work.iterdir()) == ["keep.txt"]
@@ -139,10 +137,9 @@ def test_a_keras_file_naming_os_functions_is_refused_in_one_line(tmp_path):
         (["train", "lenet5", "--data", "d", "--out", "x", "--validation-split", "2"], "split"),
     ],
 )
-def test_options_are_checked_before_any_work(args, fragment, tmp_path):
-    result = subprocess.run(
-        kerascnn_command(*args), cwd=tmp_path, capture_output=True, text=True, check=False
-    )
+def test_options_are_checked_before_any_work(args, fragment, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_kerascnn(*args)
     assert result.returncode == 2
     assert fragment in result.stderr.strip().splitlines()[-1]
     assert list(tmp_path.iterdir()) == []

@@ -25,21 +25,6 @@ ARTIFACTS = ("model.tflite", "model.int8.tflite", "model.opset17.onnx", "model.o
 MICRO = importlib.util.find_spec("tflite_micro") is not None
 
 
-def _kerascnn(*args, cwd):
-    """The command as the user types it, in its own process."""
-    result = subprocess.run(
-        [sys.executable, "-m", "kerascnn", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
 def _kerascnn_here(*args) -> str:
     """The command in this process (`kerascnn.cli.main`): what it printed."""
     from kerascnn import cli
@@ -203,7 +188,9 @@ def test_a_microcontroller_answers_with_the_users_class_name(journey, cifar10_fo
 def test_the_inspection_page_names_the_users_classes(journey, cifar10_folder):
     home, _ = journey
     photo = sorted((cifar10_folder / "test" / "automobile").glob("*.jpg"))[0]
-    printed = _kerascnn("inspect", "runs/ft/final.keras", photo, "--out", "page", cwd=home)
+    printed = _kerascnn_here(
+        "inspect", home / "runs" / "ft" / "final.keras", photo, "--out", home / "page"
+    )
     assert printed.splitlines()[0].split("\t")[0] == VEHICLE
     page = (home / "page" / "index.html").read_text(encoding="utf-8")
     assert f"Prediction: <strong>{VEHICLE}</strong>" in page

@@ -18,34 +18,36 @@ def _run(*args, stdin=None):
 
 
 @pytest.mark.parametrize(
-    "module, keras",
+    "modules, keras",
     [
-        ("kerascnn", False),
-        ("kerascnn.zoo", False),
-        ("kerascnn.cli", False),
-        ("kerascnn.data", False),
-        ("kerascnn.export", True),
-        ("kerascnn.inspection", True),
-        ("kerascnn.inference", True),
-        ("kerascnn.zoo.finetuning", True),
+        # The command line's start and the zoo's listing load no TensorFlow.
+        (["kerascnn"], False),
+        (["kerascnn.zoo", "kerascnn.data", "kerascnn.training", "kerascnn.cli"], False),
+        # What builds or runs models imports Keras, and with it only what Keras
+        # imports itself (it plots with matplotlib): none of kerascnn's heavy ones.
+        (
+            [
+                "kerascnn.export",
+                "kerascnn.inspection",
+                "kerascnn.inference",
+                "kerascnn.zoo.finetuning",
+            ],
+            True,
+        ),
     ],
 )
-def test_import_does_not_load_heavy_dependencies(module, keras):
-    # What Keras imports itself (it plots with matplotlib) is Keras' business.
+def test_import_does_not_load_heavy_dependencies(modules, keras):
     heavy = HEAVY - {"matplotlib"} if keras else HEAVY | {"tensorflow", "keras"}
     code = "import %s, sys; print(sorted({m.split('.')[0] for m in sys.modules} & %r))"
-    result = _run("-c", code % (module, heavy))
+    result = _run("-c", code % (", ".join(modules), heavy))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
 
 def test_a_keras_file_of_kerascnn_classes_loads_through_kerascnn(tmp_path):
-    code = (
-        "import kerascnn; from kerascnn.zoo import create_model; "
-        "create_model('lenet5', class_names=list('abcdefghij'))"
-        f".save({str(tmp_path / 'm.keras')!r})"
-    )
-    assert _run("-c", code).returncode == 0
+    from kerascnn.zoo import create_model
+
+    create_model("lenet5", class_names=list("abcdefghij")).save(tmp_path / "m.keras")
     # A fresh process: nothing of kerascnn is registered until it loads the file.
     code = f"import kerascnn; print(kerascnn.load({str(tmp_path / 'm.keras')!r}).class_names[:2])"
     result = _run("-c", code)
@@ -76,16 +78,26 @@ def test_keras_plotting_is_untouched_by_kerascnn(tmp_path):
     assert (tmp_path / "g.png").stat().st_size > 0
 
 
-def test_cli_describes_a_spec_file():
-    result = _run("-m", "kerascnn", "describe", "docs/examples/lenet5.json")
+def _describe(*args, stdin="", monkeypatch):
+    """`kerascnn describe ARGS` in this process, `stdin` as its standard input."""
+    import io
+
+    from tests.training.helpers import run_kerascnn
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    return run_kerascnn("describe", *args)
+
+
+def test_cli_describes_a_spec_file(monkeypatch):
+    result = _describe(ROOT / "docs/examples/lenet5.json", monkeypatch=monkeypatch)
     assert result.returncode == 0, result.stderr
     assert "block1_conv1" in result.stdout
     assert "61,706" in result.stdout
 
 
-def test_cli_describe_json_reads_standard_input():
+def test_cli_describe_json_reads_standard_input(monkeypatch):
     spec = (ROOT / "docs/examples/lenet5.json").read_text()
-    result = _run("-m", "kerascnn", "describe", "-", "--json", stdin=spec)
+    result = _describe("-", "--json", stdin=spec, monkeypatch=monkeypatch)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["total_params"] == 61_706
 
@@ -97,15 +109,15 @@ def test_cli_describe_json_reads_standard_input():
         ("{not json", "not valid JSON"),
     ],
 )
-def test_cli_reports_bad_specs_without_a_traceback(spec, message):
-    result = _run("-m", "kerascnn", "describe", "-", stdin=spec)
+def test_cli_reports_bad_specs_without_a_traceback(spec, message, monkeypatch):
+    result = _describe("-", stdin=spec, monkeypatch=monkeypatch)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_cli_reports_a_missing_file():
-    result = _run("-m", "kerascnn", "describe", "no/such/spec.json")
+def test_cli_reports_a_missing_file(monkeypatch):
+    result = _describe("no/such/spec.json", monkeypatch=monkeypatch)
     assert result.returncode == 2
     assert "No spec file at 'no/such/spec.json'" in result.stderr
 

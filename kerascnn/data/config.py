@@ -77,6 +77,11 @@ class DataConfig:
                 f"Received: on_bad_image={self.on_bad_image!r}"
             )
 
+    @classmethod
+    def of(cls, value) -> DataConfig:
+        """A `DataConfig` from itself, its dict (or some of its fields), or None."""
+        return value if isinstance(value, cls) else cls(**(value or {}))
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 

@@ -62,8 +62,7 @@ def _load_source(source, input_shape, data_config):
 
     if str(source).endswith(".npy"):
         return np.load(source, allow_pickle=False)
-    if not isinstance(data_config, DataConfig):
-        data_config = DataConfig(**(data_config or {}))
+    data_config = DataConfig.of(data_config)
     return load_dataset(str(source), image_shape=tuple(input_shape), **data_config.to_dict())
 
 

@@ -102,8 +102,7 @@ def _held_out(source, model, split: str, data_config):
     from kerascnn.data.folder_source import split_folders
     from kerascnn.model_source import input_shape
 
-    if not isinstance(data_config, DataConfig):
-        data_config = DataConfig(**(data_config or {}))
+    data_config = DataConfig.of(data_config)
     path = Path(str(source))
     whole = path.is_dir() and not split_folders(path)
     if whole:

@@ -208,8 +208,7 @@ def _load_data(source, model_or_spec, run_dir: Path, config: TrainConfig, data_c
         keras.utils.set_random_seed(stream_seed(config.seed, first_epoch))
     if isinstance(model_or_spec, dict):
         model_or_spec = ConvNetSpec.from_dict(model_or_spec)
-    if not isinstance(data_config, DataConfig):
-        data_config = DataConfig(**(data_config or {}))
+    data_config = DataConfig.of(data_config)
     return load_dataset(
         str(source),
         image_shape=input_shape(model_or_spec),

@@ -212,8 +212,7 @@ def distill(
     teacher_names = class_names(teacher)
     student = _student(student, teacher_names)
     if isinstance(data, (str, Path)):
-        if not isinstance(data_config, DataConfig):
-            data_config = DataConfig(**(data_config or {}))
+        data_config = DataConfig.of(data_config)
         shape = _carrier_shape(input_shape(teacher), input_shape(student))
         data = load_dataset(
             str(data), image_shape=shape, seed=config.seed or 0, **data_config.to_dict()

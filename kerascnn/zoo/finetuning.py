@@ -228,8 +228,7 @@ def _model_for(source, data, data_config, seed):
         model = copy_of(_convnet(load_keras_file(keras_file(source)), "finetune"))
     if isinstance(data, (str, Path)):
         shape = input_shape(model if model is not None else spec_of(str(source)))
-        if not isinstance(data_config, DataConfig):
-            data_config = DataConfig(**(data_config or {}))
+        data_config = DataConfig.of(data_config)
         data = load_dataset(str(data), image_shape=shape, seed=seed or 0, **data_config.to_dict())
     if model is None:
         names = list(data.class_names)

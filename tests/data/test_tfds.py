@@ -50,16 +50,13 @@ def test_fashion_mnist_has_its_class_names(tfds_data_dir):
     assert data.sizes == {"train": 500, "test": 500}
 
 
-def test_mnist_and_fashion_mnist_prepared_in_one_data_dir_keep_their_own_pixels(tmp_path):
+def test_mnist_and_fashion_mnist_prepared_in_one_data_dir_keep_their_own_pixels(tfds_data_dir):
     # Their original files share names; TFDS' extraction cache once gave
     # Fashion-MNIST the MNIST pixels when both used one download folder.
+    # The session's data dir is that case: kerascnn prepared both in it.
     for name, folder in (("mnist", "mnist"), ("fashion_mnist", "fashion-mnist")):
         data = load_dataset(
-            f"tfds:{name}",
-            data_dir=str(tmp_path),
-            manual_dir=str(shared(folder)),
-            validation_split=0.0,
-            batch_size=10_000,
+            f"tfds:{name}", data_dir=tfds_data_dir, validation_split=0.0, batch_size=10_000
         )
         images, _ = _all(data.test)
         official = read_idx(shared(folder) / "t10k-images-idx3-ubyte.gz")

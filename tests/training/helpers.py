@@ -67,7 +67,10 @@ def run_kerascnn(*args, env=None, timeout=300, process=False):
     logger.addHandler(handler)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = cli.main([str(arg) for arg in args])
+            try:
+                code = cli.main([str(arg) for arg in args])
+            except SystemExit as exit:  # argparse's refusals and --help
+                code = exit.code
     finally:
         logger.removeHandler(handler)
     return Finished(code, out.getvalue(), err.getvalue())

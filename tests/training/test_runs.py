@@ -28,6 +28,7 @@ def test_a_run_writes_its_checkpoint_best_model_and_history(mnist_small, tmp_pat
     files = sorted(p.name for p in (tmp_path / "run").iterdir())
     assert files == [
         "best.keras", "checkpoint.keras", "history.csv", "history.json", "run.json", "state.json",
+        "test_evaluation.json",
     ]  # fmt: skip
     assert [row["epoch"] for row in result.history] == [1, 2]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(result.history[0])
@@ -40,6 +41,10 @@ def test_a_run_writes_its_checkpoint_best_model_and_history(mnist_small, tmp_pat
     assert evaluate(best, mnist_small, "validation").accuracy == pytest.approx(
         max(row["val_accuracy"] for row in result.history), abs=1e-6
     )
+    # The best model, tested once training ends.
+    tested = json.loads((tmp_path / "run" / "test_evaluation.json").read_text())
+    assert tested["accuracy"] == evaluate(best, mnist_small, "test").accuracy
+    assert result.test_report.accuracy == tested["accuracy"]
 
 
 def test_seeded_runs_on_freshly_loaded_data_are_identical(tfds_data_dir, tmp_path):
@@ -94,6 +99,7 @@ def test_a_nan_loss_stops_the_run_and_says_so(tmp_path):
     assert not (tmp_path / "state.json").exists()  # no diverged epoch saved
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_and_loses_at_most_the_epoch_in_progress(tfds_data_dir, tmp_path):
     run = tmp_path / "run"
     args = [

@@ -91,11 +91,11 @@ def test_the_teachers_answers_teach_more_than_the_labels_alone(digits, tmp_path)
 
 
 def test_the_command_and_python_distil_the_same_student(digits, tmp_path):
-    settings = {"epochs": 2, "seed": 0}
+    settings = {"epochs": 1, "seed": 0}
     result = run_kerascnn(
         "distill", "lenet5.mnist", "tinyvgg_8k", "--data", digits / "labelled",
         "--unlabeled", digits / "unlabelled", "--out", tmp_path / "cli",
-        "--epochs", "2", "--seed", "0", "--verbose", "0",
+        "--epochs", "1", "--seed", "0", "--verbose", "0",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "test accuracy" in result.stdout

@@ -218,6 +218,7 @@ def test_cli_finetune(tfds_data_dir, tmp_path):
     assert report["class_names"] == ["Sandal", "Sneaker", "Bag"]
 
 
+@pytest.mark.slow
 def test_cli_scratch_trains_fresh_weights_not_the_presets(tfds_data_dir, tmp_path):
     common = (
         "--data", "tfds:fashion_mnist", "--data-dir", tfds_data_dir, "--per-class", "5",
@@ -245,3 +246,26 @@ def test_cli_scratch_trains_fresh_weights_not_the_presets(tfds_data_dir, tmp_pat
     assert np.linalg.norm(scratch_kernel - preset) > 0.5 * np.linalg.norm(preset)
     assert scratch.provenance == {"recipe": "scratch"}
     assert scratch.class_names == ["Sandal", "Sneaker", "Bag"]
+
+
+def test_fresh_copy_is_seeded_without_reseeding_kerass_global_random_state():
+    from kerascnn.zoo import fresh_copy
+
+    preset = create_model("lenet5.mnist")
+
+    def copy_then_draw(seed: int):
+        keras.utils.set_random_seed(123)  # the user's own seed
+        copy = fresh_copy(preset, seed=seed)
+        return copy, keras.ops.convert_to_numpy(keras.random.uniform((4,)))
+
+    copy, draw = copy_then_draw(5)
+    other, other_draw = copy_then_draw(6)
+    # The copy's seed is its own: the user's stream goes on from their seed.
+    np.testing.assert_array_equal(draw, other_draw)
+    again, _ = copy_then_draw(5)
+    for a, b in zip(copy.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    kernel = copy.get_layer("block1_conv1").get_weights()[0]
+    assert not np.array_equal(kernel, other.get_layer("block1_conv1").get_weights()[0])
+    assert not np.array_equal(kernel, preset.get_layer("block1_conv1").get_weights()[0])
+    assert copy.provenance == {} and copy.class_names == preset.class_names

@@ -85,6 +85,7 @@ def test_card_reports_the_mean_each_seed_and_paired_wins():
     assert "beats scratch with 1 of 2 seeds" in text
 
 
+@pytest.mark.slow
 def test_transfer_script_measures_every_recipe_and_seed(tmp_path, transfer_script):
     """End to end on real MNIST digits in a folder, split from its test part."""
     images = read_idx(shared("mnist") / "t10k-images-idx3-ubyte.gz")
