@@ -41,11 +41,29 @@ def tfds_data_dir(tmp_path_factory):
     return str(data_dir)
 
 
+def _unpack_cifar10(target: Path, train_per_class: int | None) -> Path:
+    archive = shared("cifar10-jpg") / "CIFAR-10-images.tar.gz"
+    with tarfile.open(archive) as tar:
+        members = [
+            m
+            for m in tar
+            if train_per_class is None
+            or "/train/" not in m.name
+            or not m.name.endswith(".jpg")
+            or int(Path(m.name).stem) < train_per_class
+        ]
+        tar.extractall(target, members=members, filter="data")
+    return target / "CIFAR-10-images"
+
+
 @pytest.fixture(scope="session")
 def cifar10_folder(tmp_path_factory):
-    """The CIFAR-10 JPEG copy, unpacked: train/<class>/*.jpg and test/<class>/*.jpg."""
-    archive = shared("cifar10-jpg") / "CIFAR-10-images.tar.gz"
-    target = tmp_path_factory.mktemp("cifar10")
-    with tarfile.open(archive) as tar:
-        tar.extractall(target, filter="data")
-    return target / "CIFAR-10-images"
+    """The CIFAR-10 JPEG copy, unpacked: test/<class>/*.jpg whole, and the
+    first 1,000 photos of each train/<class>/ (what the tests train on)."""
+    return _unpack_cifar10(tmp_path_factory.mktemp("cifar10"), train_per_class=1000)
+
+
+@pytest.fixture(scope="session")
+def cifar10_full_folder(tmp_path_factory):
+    """The CIFAR-10 JPEG copy, all 60,000 photos unpacked."""
+    return _unpack_cifar10(tmp_path_factory.mktemp("cifar10_full"), train_per_class=None)

@@ -209,8 +209,9 @@ def _mount_namespace_available() -> bool:
     "mount, formats, fragment",
     [
         ("-o size=300k", "saved_model", "space left on device"),
-        ("-o size=100k", "tflite", "space left on device"),
-        ("-o ro", "onnx", "Read-only file system"),
+        # The other formats and a read-only disk: the same mechanism, in CI's slow step.
+        pytest.param("-o size=100k", "tflite", "space left on device", marks=pytest.mark.slow),
+        pytest.param("-o ro", "onnx", "Read-only file system", marks=pytest.mark.slow),
     ],
 )
 def test_a_full_or_read_only_disk_is_one_line_and_leaves_nothing(

@@ -81,8 +81,9 @@ def test_train_and_test_folders_are_splits_and_validation_is_cut_from_train(tmp_
     assert data.sizes == {"train": 16, "validation": 4, "test": 4}
 
 
-def test_cifar10_jpeg_folders(cifar10_folder):
-    data = load_dataset(str(cifar10_folder), validation_split=0.0, batch_size=1000)
+@pytest.mark.slow
+def test_cifar10_jpeg_folders(cifar10_full_folder):
+    data = load_dataset(str(cifar10_full_folder), validation_split=0.0, batch_size=1000)
     assert data.class_names == (
         "airplane", "automobile", "bird", "cat", "deer",
         "dog", "frog", "horse", "ship", "truck",

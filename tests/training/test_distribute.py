@@ -17,6 +17,7 @@ def _train_args(tmp_path, tfds_data_dir, run):
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_on_two_logical_cpus(tfds_data_dir, tmp_path):
     run = tmp_path / "run"
     args = _train_args(tmp_path, tfds_data_dir, run)
