@@ -66,7 +66,8 @@ class TrainResult:
     test_report: object = None
 
 
-def _optimizer(config: TrainConfig, steps_per_epoch: int):
+def make_optimizer(config: TrainConfig, steps_per_epoch: int):
+    """The config's optimizer with its learning-rate schedule (warmup, cosine)."""
     lr = config.learning_rate
     if config.schedule == "cosine":
         warmup = config.warmup_epochs * steps_per_epoch
@@ -86,7 +87,7 @@ def _optimizer(config: TrainConfig, steps_per_epoch: int):
 
 
 @contextlib.contextmanager
-def _deterministic_ops(enabled: bool):
+def deterministic_ops(enabled: bool):
     """Turns TensorFlow's op determinism on for a seeded run, then back off.
 
     NOTE: determinism is process-wide and only enabling it is public API.
@@ -109,7 +110,7 @@ def compile_for_training(model: keras.Model, config: TrainConfig, steps_per_epoc
     """Compiles `model` with the config's optimizer and schedule, and the
     loss its classifier's activation calls for (`classification_loss`)."""
     model.compile(
-        optimizer=_optimizer(config, steps_per_epoch),
+        optimizer=make_optimizer(config, steps_per_epoch),
         loss=classification_loss(head_activation(model), config.label_smoothing),
         metrics=["accuracy"],
         jit_compile=config.jit_compile,
@@ -384,7 +385,7 @@ def train(
     fit_callbacks = [guard, checkpoint, *callbacks]
     start = time.perf_counter()
     try:
-        with _deterministic_ops(config.seed is not None):
+        with deterministic_ops(config.seed is not None):
             if config.strategy == "multi_worker":
                 fit_distributed(
                     model,

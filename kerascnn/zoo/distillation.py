@@ -29,7 +29,7 @@ import keras
 
 from kerascnn import atomic_files
 from kerascnn.builder import ConvNet, class_names
-from kerascnn.errors import UsageError
+from kerascnn.errors import TrainingDiverged, UsageError
 from kerascnn.training.config import DistillConfig, TrainConfig
 
 logger = logging.getLogger("kerascnn.zoo")
@@ -195,7 +195,7 @@ def distill(
     from kerascnn.model_source import input_shape, load_keras_model
     from kerascnn.training.checkpointing import DivergenceGuard
     from kerascnn.training.evaluation import evaluate
-    from kerascnn.training.run import TEST_FILE, _deterministic_ops, _optimizer
+    from kerascnn.training.run import TEST_FILE, deterministic_ops, make_optimizer
     from kerascnn.zoo.finetuning import recalibrate_batch_norm
 
     config = config or TrainConfig()
@@ -237,7 +237,7 @@ def distill(
         student_loss_weight=distill_config.student_loss_weight,
     )
     steps = -(-(data.sizes["train"] + data.sizes.get("unlabeled", 0)) // data.batch_size)
-    distiller.compile(optimizer=_optimizer(config, steps), loss=labelled_crossentropy)
+    distiller.compile(optimizer=make_optimizer(config, steps), loss=labelled_crossentropy)
     train_views = _view_batches(data.train, *shapes)
     # BackupAndRestore (resuming) needs a built model.
     distiller(next(iter(train_views.take(1)))[0])
@@ -245,7 +245,7 @@ def distill(
     guard = DivergenceGuard()
     callbacks = [guard, keras.callbacks.BackupAndRestore(str(run_dir / "backup"))]
     start = time.perf_counter()
-    with _deterministic_ops(config.seed is not None):
+    with deterministic_ops(config.seed is not None):
         history = distiller.fit(
             train_views,
             validation_data=_view_batches(validation, *shapes) if validation else None,
@@ -255,7 +255,7 @@ def distill(
         )
     wall = time.perf_counter() - start
     if guard.diverged_at is not None:
-        raise UsageError(
+        raise TrainingDiverged(
             f"Distillation diverged at epoch {guard.diverged_at[0]}: the loss became NaN or "
             f"infinite. Lower the learning rate (it is {config.learning_rate})."
         )
