@@ -68,8 +68,8 @@ def journey(cifar10_folder, tmp_path_factory):
         verbose=0,
     )  # fmt: skip
     export_model(
-        result.model, home / "py_export", formats=formats.replace("onnx,", ""),
-        quantize="int8", representative_data=home / "mine", samples=60, progress=False,
+        result.model, home / "py_export", formats="tflite", quantize="int8",
+        representative_data=home / "mine", samples=60, progress=False,
     )  # fmt: skip
     return home, report
 
@@ -102,8 +102,8 @@ def test_the_python_export_answers_with_the_users_class_names(journey, cifar10_f
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].split("\t")[0] == ANIMAL
     if MICRO:
-        # The C source names the classes in UTF-8 (octal escapes keep it ASCII).
-        source = (home / "py_export" / "micro" / "model_data.cc").read_text(encoding="ascii")
+        # The firmware's C source names the classes in UTF-8 (octal escapes keep it ASCII).
+        source = (home / "ft_export" / "micro" / "model_data.cc").read_text(encoding="ascii")
         assert '"wild animal"' in source and r'"v\303\251hicule"' in source
 
 

@@ -77,7 +77,10 @@ def test_auto_is_recorded_in_run_json_and_used(
     assert model.get_layer("block1_conv1").compute_dtype == expected.removeprefix("mixed_")
 
 
-@pytest.mark.parametrize("user_choice, onednn", [(None, True), ("0", False)])
+@pytest.mark.parametrize(
+    "user_choice, onednn",
+    [(None, True), pytest.param("0", False, marks=pytest.mark.slow)],
+)
 def test_the_command_line_uses_onednn_unless_the_user_says_no(user_choice, onednn):
     # TensorFlow's own start-up log (shown by -V) says whether its oneDNN
     # kernels are on; it turns them on by itself only on AVX-512 VNNI/BF16 CPUs.
