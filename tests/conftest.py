@@ -28,17 +28,27 @@ def read_idx(path: Path) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def tfds_data_dir(tmp_path_factory):
-    """A TFDS data dir where the real builders prepared MNIST and
-    Fashion-MNIST offline, both through kerascnn (`load_dataset` with
-    `manual_dir`): their original files share names, so one data dir holding
-    both is the case that once mixed their pixels up (`tests/data/test_tfds.py`
-    checks each against its own official files)."""
+    """A TFDS data dir where the real MNIST builder prepared MNIST offline,
+    through kerascnn (`load_dataset` with `manual_dir`)."""
     from kerascnn.data import load_dataset
 
     data_dir = tmp_path_factory.mktemp("tfds")
-    for name, folder in (("mnist", "mnist"), ("fashion_mnist", "fashion-mnist")):
-        load_dataset(f"tfds:{name}", data_dir=str(data_dir), manual_dir=str(shared(folder)))
+    load_dataset("tfds:mnist", data_dir=str(data_dir), manual_dir=str(shared("mnist")))
     return str(data_dir)
+
+
+@pytest.fixture(scope="session")
+def tfds_fashion_data_dir(tfds_data_dir):
+    """The same data dir with Fashion-MNIST prepared too: their original files
+    share names, so one data dir holding both is the case that once mixed
+    their pixels up (`tests/data/test_tfds.py` checks each against its own
+    official files)."""
+    from kerascnn.data import load_dataset
+
+    load_dataset(
+        "tfds:fashion_mnist", data_dir=tfds_data_dir, manual_dir=str(shared("fashion-mnist"))
+    )
+    return tfds_data_dir
 
 
 def _unpack_cifar10(target: Path, train_per_class: int | None) -> Path:

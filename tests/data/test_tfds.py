@@ -31,6 +31,7 @@ def test_mnist_splits_hold_the_official_test_set(tfds_data_dir):
     assert images.max() == 255.0 and images.min() == 0.0
 
 
+@pytest.mark.slow
 def test_train_and_validation_partition_the_train_split(tfds_data_dir):
     data = load_dataset("tfds:mnist", data_dir=tfds_data_dir, batch_size=2000)
     _, train_labels = _all(data.train)
@@ -41,22 +42,29 @@ def test_train_and_validation_partition_the_train_split(tfds_data_dir):
     )
 
 
-def test_fashion_mnist_has_its_class_names(tfds_data_dir):
+@pytest.mark.slow
+def test_fashion_mnist_has_its_class_names(tfds_fashion_data_dir):
     data = load_dataset(
-        "tfds:fashion_mnist", data_dir=tfds_data_dir, validation_split=0.0, max_examples=500
+        "tfds:fashion_mnist",
+        data_dir=tfds_fashion_data_dir,
+        validation_split=0.0,
+        max_examples=500,
     )
     assert data.class_names[0] == "T-shirt/top" and data.class_names[9] == "Ankle boot"
     assert set(data.splits) == {"train", "test"}
     assert data.sizes == {"train": 500, "test": 500}
 
 
-def test_mnist_and_fashion_mnist_prepared_in_one_data_dir_keep_their_own_pixels(tfds_data_dir):
+@pytest.mark.slow
+def test_mnist_and_fashion_mnist_prepared_in_one_data_dir_keep_their_own_pixels(
+    tfds_fashion_data_dir,
+):
     # Their original files share names; TFDS' extraction cache once gave
     # Fashion-MNIST the MNIST pixels when both used one download folder.
     # The session's data dir is that case: kerascnn prepared both in it.
     for name, folder in (("mnist", "mnist"), ("fashion_mnist", "fashion-mnist")):
         data = load_dataset(
-            f"tfds:{name}", data_dir=tfds_data_dir, validation_split=0.0, batch_size=10_000
+            f"tfds:{name}", data_dir=tfds_fashion_data_dir, validation_split=0.0, batch_size=10_000
         )
         images, _ = _all(data.test)
         official = read_idx(shared(folder) / "t10k-images-idx3-ubyte.gz")

@@ -157,9 +157,10 @@ def test_evaluate_refuses_a_model_that_names_other_classes(two_class_folder):
         evaluate(model, data, "validation")
 
 
-def test_tfds_class_names_are_recorded(tfds_data_dir, tmp_path):
+@pytest.mark.slow
+def test_tfds_class_names_are_recorded(tfds_fashion_data_dir, tmp_path):
     data = load_dataset(
-        "tfds:fashion_mnist", data_dir=tfds_data_dir, max_examples=256, batch_size=64
+        "tfds:fashion_mnist", data_dir=tfds_fashion_data_dir, max_examples=256, batch_size=64
     )
     result = train(SMALL_SPEC, data, tmp_path / "run", TrainConfig(epochs=1), verbose=0)
     model = keras.saving.load_model(result.best_model_path)

@@ -162,6 +162,7 @@ def test_a_run_that_never_completed_an_epoch_says_to_start_again(mnist_small, tm
         train(SMALL_SPEC, mnist_small, tmp_path, TrainConfig(epochs=1), verbose=0)
 
 
+@pytest.mark.slow
 def test_mixed_precision_and_xla_options_train(mnist_small, tmp_path):
     config = TrainConfig(epochs=1, precision="mixed_bfloat16", jit_compile=True)
     with warnings.catch_warnings():

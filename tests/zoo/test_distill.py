@@ -95,6 +95,7 @@ def test_the_teachers_answers_teach_more_than_the_labels_alone(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_the_command_and_python_distil_the_same_student(digits, tmp_path):
     settings = {"epochs": 1, "seed": 0}
     result = run_kerascnn(
