@@ -107,6 +107,12 @@ def _verbosity(args):
     return "auto" if args.verbose is None else args.verbose
 
 
+def _print_test(report, what: str = "") -> None:
+    """One line for a job's test split, where the data had one."""
+    if report is not None:
+        print(f"{what}test accuracy {100 * report.accuracy:.2f}% on {report.examples:,} images")
+
+
 def _train(args) -> int:
     from kerascnn.model_source import is_spec_source, to_train
     from kerascnn.training import train
@@ -124,11 +130,7 @@ def _train(args) -> int:
         verbose=_verbosity(args),
     )
     print(f"trained {result.epochs_run} epoch(s) in {result.wall_time_s:.1f} s; run in {args.out}")
-    if result.test_report is not None:
-        report = result.test_report
-        print(
-            f"best model: test accuracy {100 * report.accuracy:.2f}% on {report.examples:,} images"
-        )
+    _print_test(result.test_report, "best model: ")
     return 0
 
 
@@ -182,9 +184,7 @@ def _finetune(args) -> int:
         verbose=_verbosity(args),
     )
     print(f"fine-tuned ({args.recipe}) in {result.wall_time_s:.1f} s; model in {result.model_path}")
-    if result.test_report is not None:
-        report = result.test_report
-        print(f"test accuracy {100 * report.accuracy:.2f}% on {report.examples:,} images")
+    _print_test(result.test_report)
     return 0
 
 
@@ -203,9 +203,7 @@ def _distill(args) -> int:
         verbose=_verbosity(args),
     )
     print(f"distilled in {result.wall_time_s:.1f} s; model in {result.model_path}")
-    if result.test_report is not None:
-        report = result.test_report
-        print(f"test accuracy {100 * report.accuracy:.2f}% on {report.examples:,} images")
+    _print_test(result.test_report)
     return 0
 
 
