@@ -195,15 +195,13 @@ def _for_classes(model_or_spec, data):
     return spec
 
 
-def _load_data(source, model_or_spec, run_dir: Path, config: TrainConfig, data_config, resume):
-    """The run's data: a resumed run draws new shuffles and augmentations
-    (and dropout masks), not those of its first epochs again."""
+def _load_data(source, model_or_spec, config: TrainConfig, data_config, first_epoch: int):
+    """The run's data: a run resumed after `first_epoch` epochs draws new
+    shuffles and augmentations (and dropout masks), not its first ones again."""
     from kerascnn.data import DataConfig, load_dataset
     from kerascnn.data.dataset import stream_seed
     from kerascnn.model_source import input_shape
 
-    state = read_state(run_dir, config.epochs) if resume else None
-    first_epoch = state["epoch"] if state else 0
     if config.seed is not None:
         # Before the data: tf.data mixes the global seed into its shuffle order.
         keras.utils.set_random_seed(stream_seed(config.seed, first_epoch))
@@ -322,15 +320,17 @@ def train(
     run_dir = Path(run_dir)
     # First: the strategy must exist before TensorFlow sets up its devices.
     strategy = make_strategy(config.strategy, config.cpu_replicas)
+    chief = is_chief()
+    # Before any model or data loads: a run is never started over, nor nothing resumed.
+    state = _run_state(run_dir, config, resume, chief)
     if isinstance(model_or_spec, (str, Path)):
         from kerascnn.model_source import to_train
 
         model_or_spec = to_train(model_or_spec)
     if isinstance(data, (str, Path)):
-        data = _load_data(data, model_or_spec, run_dir, config, data_config, resume)
+        first_epoch = state["epoch"] if resume and state else 0
+        data = _load_data(data, model_or_spec, config, data_config, first_epoch)
     model_or_spec = _for_classes(model_or_spec, data)
-    chief = is_chief()
-    state = _run_state(run_dir, config, resume, chief)
     if config.seed is not None:
         keras.utils.set_random_seed(config.seed)
 
