@@ -25,7 +25,7 @@ def _run(*args, stdin=None):
         (["kerascnn.zoo", "kerascnn.data", "kerascnn.training", "kerascnn.cli"], False),
         # What builds or runs models imports Keras, and with it only what Keras
         # imports itself (it plots with matplotlib): none of kerascnn's heavy ones.
-        (
+        pytest.param(
             [
                 "kerascnn.export",
                 "kerascnn.inspection",
@@ -33,6 +33,7 @@ def _run(*args, stdin=None):
                 "kerascnn.zoo.finetuning",
             ],
             True,
+            marks=pytest.mark.slow,
         ),
     ],
 )
@@ -55,6 +56,7 @@ def test_a_keras_file_of_kerascnn_classes_loads_through_kerascnn(tmp_path):
     assert result.stdout.split()[-2:] == ["['a',", "'b']"]
 
 
+@pytest.mark.slow
 def test_importing_kerascnn_after_keras_registers_its_classes():
     code = (
         "import keras, kerascnn; from keras.saving import get_registered_object as get; "

@@ -189,6 +189,7 @@ def test_augmentation_changes_train_images_only(tmp_path):
     np.testing.assert_array_equal(_all(augmented.validation)[0], _all(plain.validation)[0])
 
 
+@pytest.mark.slow
 def test_a_resumed_run_draws_new_batches_and_keeps_its_validation_cut(tmp_path):
     # Rebuilt with the same seed, a resumed run's data would replay the
     # shuffles (and augmentations, drawn from the same seed) of its first

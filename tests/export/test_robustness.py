@@ -131,6 +131,7 @@ def test_the_gate_bound_is_the_wilson_interval():
             )
 
 
+@pytest.mark.slow
 def test_a_killed_export_leaves_nothing_at_the_destination(tmp_path):
     out = tmp_path / "out"
     process = subprocess.Popen(

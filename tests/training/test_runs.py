@@ -47,6 +47,7 @@ def test_a_run_writes_its_checkpoint_best_model_and_history(mnist_small, tmp_pat
     assert result.test_report.accuracy == tested["accuracy"]
 
 
+@pytest.mark.slow
 def test_seeded_runs_on_freshly_loaded_data_are_identical(tfds_data_dir, tmp_path):
     # tf.data combines the global seed into the shuffle order, and a split's
     # seed state advances with every pass: a reproducible run seeds first,

@@ -168,6 +168,7 @@ def _python(code: str, site: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_an_installed_plugin_registers_models_without_being_imported(plugin_site):
     result = _python(
         "import sys\n"
