@@ -29,7 +29,7 @@ import keras
 
 from kerascnn import atomic_files
 from kerascnn.builder import ConvNet, class_names
-from kerascnn.errors import TrainingDiverged, UsageError
+from kerascnn.errors import OutputExistsError, TrainingDiverged, UsageError
 from kerascnn.training.config import DistillConfig, TrainConfig
 
 logger = logging.getLogger("kerascnn.zoo")
@@ -201,9 +201,13 @@ def distill(
     config = config or TrainConfig()
     distill_config = distill_config or DistillConfig()
     run_dir = Path(run_dir)
-    if (run_dir / "final.keras").exists():
-        raise UsageError(
-            f"'{run_dir}' holds a finished distillation (final.keras); choose another folder."
+    # Keras' BackupAndRestore deletes its folder when the run ends: it may hold
+    # nothing but that, so nothing of the user's is ever in its way.
+    backup = run_dir / ".distill-backup"
+    if run_dir.is_dir() and any(path != backup for path in run_dir.iterdir()):
+        raise OutputExistsError(
+            f"'{run_dir}' is not empty; a distillation writes a new folder (final.keras, "
+            "history.json, distill.json). Choose another --out, or move that folder away first."
         )
     if config.seed is not None:
         keras.utils.set_random_seed(config.seed)
@@ -243,7 +247,7 @@ def distill(
     distiller(next(iter(train_views.take(1)))[0])
     validation = data.splits.get("validation")
     guard = DivergenceGuard()
-    callbacks = [guard, keras.callbacks.BackupAndRestore(str(run_dir / "backup"))]
+    callbacks = [guard, keras.callbacks.BackupAndRestore(str(backup))]
     start = time.perf_counter()
     with deterministic_ops(config.seed is not None):
         history = distiller.fit(

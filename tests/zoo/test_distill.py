@@ -127,3 +127,14 @@ def test_training_refuses_unlabelled_images(digits, tmp_path):
         )  # fmt: skip
     # `--unlabeled` is a flag of distill's only.
     assert run_kerascnn("train", "lenet5", "--unlabeled", "x", "--out", "y").returncode == 2
+
+
+def test_a_folder_of_the_users_is_refused_and_left_alone(digits, tmp_path):
+    out = tmp_path / "mine"
+    (out / "backup").mkdir(parents=True)
+    (out / "backup" / "thesis.txt").write_text("years of work")
+    result = run_kerascnn(
+        "distill", "lenet5.mnist", "tinyvgg_8k", "--data", digits / "labelled", "--out", out
+    )
+    assert result.returncode == 2 and "is not empty" in result.stderr.strip().splitlines()[-1]
+    assert (out / "backup" / "thesis.txt").read_text() == "years of work"
