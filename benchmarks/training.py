@@ -24,7 +24,8 @@ MACs of `kerascnn describe` (the backward pass costs about twice the
 forward).
 
     python benchmarks/training.py [--models lenet5,minivgg_m] [--seconds 20]
-        [--modes float32,eigen,mixed_bfloat16,xla,jax,...] [--json results.json]
+        [--modes float32,eigen,mixed_bfloat16,xla,jax,...] [--steps-per-execution N]
+        [--json results.json]
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def _environment(mode: str) -> dict:
 def _child(argv: list[str]) -> None:
     """Measures one (model, mode) or the SGEMM rate; prints one JSON line."""
     what, mode, batch_size, seconds = argv[0], argv[1], int(argv[2]), float(argv[3])
+    steps_per_execution = int(argv[4])
     import keras
     import numpy as np
     import tensorflow as tf
@@ -77,17 +79,22 @@ def _child(argv: list[str]) -> None:
         return
 
     from kerascnn.describe import describe
+    from kerascnn.training.config import TrainConfig
+    from kerascnn.training.run import compile_for_training
     from kerascnn.zoo import create_model
 
     policy = "mixed_bfloat16" if mode == "mixed_bfloat16" else "float32"
     keras.config.set_dtype_policy(policy)
     shape = INPUT_SHAPES.get(what, (32, 32, 3))
     model = create_model(what, input_shape=shape, num_classes=10)
-    model.compile(
-        optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
-        loss="sparse_categorical_crossentropy",
+    # Compiled as `kerascnn train` compiles (loss, accuracy metric, steps per execution).
+    config = TrainConfig(
+        optimizer="sgd",
+        learning_rate=0.01,
         jit_compile=mode.startswith("xla"),
+        steps_per_execution=steps_per_execution,
     )
+    compile_for_training(model, config, steps_per_epoch=1000)
     rng = np.random.default_rng(0)
     steps = 16
     x = rng.integers(0, 256, (batch_size * steps, *shape)).astype("float32")
@@ -97,22 +104,23 @@ def _child(argv: list[str]) -> None:
         """Times whole training batches after the first `skip` (tracing and
         compiling) and stops `fit` once `seconds` have been timed."""
 
-        def __init__(self, skip: int = 5):
+        def __init__(self, skip: int):
             super().__init__()
-            self.skip, self.start, self.batches, self.elapsed = skip, None, 0, 0.0
+            self.skip, self.start, self.first, self.batches, self.elapsed = skip, None, 0, 0, 0.0
 
         def on_train_batch_end(self, batch, logs=None):
+            # With steps_per_execution N, called after every Nth batch.
             now = time.perf_counter()
-            if batch + 1 == self.skip:
-                self.start = now
-            elif batch + 1 > self.skip:
-                self.batches, self.elapsed = batch + 1 - self.skip, now - self.start
+            if self.start is None and batch + 1 >= self.skip:
+                self.start, self.first = now, batch + 1
+            elif self.start is not None:
+                self.batches, self.elapsed = batch + 1 - self.first, now - self.start
                 if self.elapsed >= seconds:
                     self.model.stop_training = True
 
     # One long fit over batches already in memory, as a training run does.
     data = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).cache().repeat()
-    clock = BatchClock()
+    clock = BatchClock(skip=max(5, 2 * steps_per_execution))
     model.fit(data, steps_per_epoch=10**7, epochs=1, callbacks=[clock], verbose=0)
     print(
         json.dumps(
@@ -124,9 +132,18 @@ def _child(argv: list[str]) -> None:
     )
 
 
-def _measure(what: str, mode: str, batch_size: int, seconds: float) -> dict:
+def _measure(what: str, mode: str, batch_size: int, seconds: float, steps: int = 1) -> dict:
     result = subprocess.run(
-        [sys.executable, __file__, "--child", what, mode, str(batch_size), str(seconds)],
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            what,
+            mode,
+            str(batch_size),
+            str(seconds),
+            str(steps),
+        ],
         env=_environment(mode if what != "sgemm" else "float32"),
         capture_output=True,
         text=True,
@@ -161,11 +178,19 @@ def main():
     if sys.argv[1:2] == ["--child"]:
         _child(sys.argv[2:])
         return
+    from kerascnn.training.config import TrainConfig
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help="zoo model names")
     parser.add_argument("--modes", default=",".join(MODES), help=f"any of {', '.join(MODES)}")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seconds", type=float, default=20.0, help="timed seconds per figure")
+    parser.add_argument(
+        "--steps-per-execution",
+        type=int,
+        default=TrainConfig().steps_per_execution,
+        help="batches per call into the backend (default: kerascnn train's)",
+    )
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -178,12 +203,12 @@ def main():
     results = []
     for model in [m.strip() for m in args.models.split(",") if m.strip()]:
         for mode in modes:
-            result = _measure(model, mode, args.batch_size, args.seconds)
+            result = _measure(model, mode, args.batch_size, args.seconds, args.steps_per_execution)
             results.append({"model": model, "mode": mode, **result})
             print(f"{model:12s} {mode:15s} {result}", file=sys.stderr, flush=True)
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
     print(
-        f"{machine}; batch {args.batch_size}; SGEMM (2048^3, float32, TensorFlow) "
+        f"{machine}; batch {args.batch_size}; {args.steps_per_execution} steps per execution; SGEMM (2048^3, float32, TensorFlow) "
         f"{sgemm / 1e9:.1f} GFLOP/s; bfloat16 matmul {sbgemm / 1e9:.1f} GFLOP/s\n"
     )
     print(_table(results, sgemm))
@@ -193,6 +218,7 @@ def main():
                 {
                     "machine": machine,
                     "batch_size": args.batch_size,
+                    "steps_per_execution": args.steps_per_execution,
                     "sgemm_flops": sgemm,
                     "bf16_matmul_flops": sbgemm,
                     "results": results,

@@ -8,6 +8,7 @@ import keras
 
 from kerascnn.errors import UsageError
 from kerascnn.layers import (
+    BatchNormalization,
     Flatten,
     GlobalSumPooling2D,
     RectifiedFeatureMap,
@@ -41,9 +42,7 @@ def _conv_block(x, block: ConvBlockSpec, number: int, roles: dict, dtype):
 
     def normalize(x, name):
         if block.batch_norm:
-            x = keras.layers.BatchNormalization(name=f"{prefix}_{name.format('bn')}", dtype=dtype)(
-                x
-            )
+            x = BatchNormalization(name=f"{prefix}_{name.format('bn')}", dtype=dtype)(x)
         return x
 
     def rectify(x, name, conv):

@@ -56,9 +56,15 @@ def _opsets(text: str) -> list[int]:
     return opsets
 
 
-def _add_options(parser, cls, title: str, *, only=None, data_help: str | None = None) -> None:
+def _add_options(
+    parser, cls, title: str, *, only=None, data_help: str | None = None, default_from=None
+) -> None:
     """One flag per setting `cls` declares (`kerascnn.options`), with its
-    default, choices and help; `only` picks some of them."""
+    default, choices and help; `only` picks some of them. With
+    `default_from` (naming where defaults come from, e.g. "the recipe") a
+    flag not given is absent from the parsed arguments."""
+    import argparse
+
     from kerascnn.options import flag, options, value_type
 
     group = parser.add_argument_group(title)
@@ -73,11 +79,13 @@ def _add_options(parser, cls, title: str, *, only=None, data_help: str | None = 
             )
             continue
         shown = "" if field.default is None else " (default: %(default)s)"
+        if default_from is not None:
+            shown = f" (default: {default_from}'s)"
         group.add_argument(
             flag(field),
             dest=field.name,
             type=kind,
-            default=field.default,
+            default=field.default if default_from is None else argparse.SUPPRESS,
             choices=declared["choices"],
             help=declared["help"] + shown,
         )
@@ -189,16 +197,17 @@ def _finetune(args) -> int:
 
 
 def _distill(args) -> int:
-    from kerascnn.training.config import DistillConfig
+    from kerascnn.training.config import DistillConfig, TrainConfig
     from kerascnn.zoo import distill
+    from kerascnn.zoo.recipe import load_distill_recipe
 
+    settings = {**_settings(TrainConfig, args), **_settings(DistillConfig, args)}
     result = distill(
         args.teacher,
         args.student,
         args.data,
         args.out,
-        _train_config(args),
-        DistillConfig(**_settings(DistillConfig, args)),
+        recipe=load_distill_recipe(args.recipe).with_settings(**settings),
         data_config=_data_config(args),
         verbose=_verbosity(args),
     )
@@ -398,6 +407,7 @@ def _finetune_command(command) -> None:
 
 def _distill_command(command) -> None:
     from kerascnn.training.config import DistillConfig, TrainConfig
+    from kerascnn.zoo.recipe import list_distill_recipes
 
     distill = command(
         "distill",
@@ -412,9 +422,17 @@ def _distill_command(command) -> None:
         "student", help="a zoo name (fresh weights) or a preset (its weights as the start)"
     )
     distill.add_argument("--out", required=True, help="the run folder")
+    distill.add_argument(
+        "--recipe",
+        default="few_labels",
+        help=f"{', '.join(list_distill_recipes())}, or a JSON file; the flags below "
+        "replace its settings (default: %(default)s)",
+    )
     _add_data(distill, training=True, unlabeled=True)
-    _add_options(distill, DistillConfig, "distillation")
-    _add_options(distill, TrainConfig, "training", only=_DISTILL_TRAINING)
+    _add_options(distill, DistillConfig, "distillation", default_from="the recipe")
+    _add_options(
+        distill, TrainConfig, "training", only=_DISTILL_TRAINING, default_from="the recipe"
+    )
     _verbose_flag(distill)
 
 

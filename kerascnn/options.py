@@ -66,9 +66,10 @@ def value_type(field: dataclasses.Field) -> type:
     return {"bool": bool, "int": int, "float": float}.get(name, str)
 
 
-def command_line(config) -> list[str]:
+def command_line(config, base=None) -> list[str]:
     """The flags that give `config` its values: those that differ from the
-    defaults, in declaration order (a reproduce command's words).
+    defaults (or from `base`, a config of the same kind, such as a recipe's),
+    in declaration order (a reproduce command's words).
 
     Example:
     >>> command_line(TrainConfig(epochs=30, learning_rate=0.01))
@@ -77,7 +78,7 @@ def command_line(config) -> list[str]:
     words = []
     for field in options(type(config)):
         value = getattr(config, field.name)
-        if value == field.default:
+        if value == (field.default if base is None else getattr(base, field.name)):
             continue
         if value_type(field) is bool:
             words += [flag(field)] if value else []

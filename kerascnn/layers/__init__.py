@@ -1,4 +1,7 @@
-"""Custom Keras layers: sum pooling, rectified feature maps, preprocessing, flatten."""
+"""Custom Keras layers: sum pooling, rectified feature maps, preprocessing, flatten,
+batch norm with a fused training kernel."""
+
+from kerascnn.layers.batch_normalization import BatchNormalization
 
 from kerascnn.layers.flatten import Flatten
 from kerascnn.layers.global_sum_pooling import (
@@ -15,6 +18,7 @@ from kerascnn.layers.rectified_feature_map import (
 from kerascnn.layers.sum_pooling import SumPooling1D, SumPooling2D, SumPooling3D
 
 __all__ = [
+    "BatchNormalization",
     "Flatten",
     "GlobalSumPooling1D",
     "GlobalSumPooling2D",

@@ -43,7 +43,33 @@ class DivergenceGuard(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-class RunCheckpoint(keras.callbacks.Callback):
+class EpochClock(keras.callbacks.Callback):
+    """Times each epoch: its wall `seconds`, and the `train_seconds` before
+    validation (what images/s divides by)."""
+
+    def __init__(self):
+        super().__init__()
+        self._epoch_start = None
+        self._train_seconds = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+        self._train_seconds = None
+
+    def on_test_begin(self, logs=None):
+        # Keras validates at the end of each fit epoch through these callbacks.
+        if self._train_seconds is None and self._epoch_start is not None:
+            self._train_seconds = time.perf_counter() - self._epoch_start
+
+    def times(self) -> dict:
+        """The epoch's times so far, or {} outside an epoch."""
+        if self._epoch_start is None:
+            return {}
+        seconds = time.perf_counter() - self._epoch_start
+        return {"seconds": seconds, "train_seconds": self._train_seconds or seconds}
+
+
+class RunCheckpoint(EpochClock):
     """Writes the run's state at the end of every epoch, atomically.
 
     In `run_dir`: `checkpoint.keras` (model and optimizer state after the
@@ -69,17 +95,6 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.history = list(history)
         self.best = best
         self.guard = guard
-        self._epoch_start = None
-        self._train_seconds = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = time.perf_counter()
-        self._train_seconds = None
-
-    def on_test_begin(self, logs=None):
-        # Keras validates at the end of each fit epoch through these callbacks.
-        if self._train_seconds is None and self._epoch_start is not None:
-            self._train_seconds = time.perf_counter() - self._epoch_start
 
     def _improved(self, value: float) -> bool:
         if self.best is None:
@@ -89,12 +104,7 @@ class RunCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.guard is not None and self.guard.diverged_at is not None:
             return
-        logs = {k: float(v) for k, v in (logs or {}).items()}
-        if self._epoch_start is not None:
-            # Wall time of the epoch, and of its training steps alone (what
-            # images/s divides by; the rest is validation).
-            logs["seconds"] = time.perf_counter() - self._epoch_start
-            logs["train_seconds"] = self._train_seconds or logs["seconds"]
+        logs = {**{k: float(v) for k, v in (logs or {}).items()}, **self.times()}
         self.history.append({"epoch": epoch + 1, **logs})
         value = logs.get(self.monitor)
         if value is None:

@@ -34,7 +34,7 @@ from kerascnn.training.class_weights import balanced_class_weights, class_counts
 from kerascnn.training.config import TrainConfig
 from kerascnn.training.distribute import is_chief, make_strategy, shard_by_data
 from kerascnn.training.distributed_loop import fit_distributed
-from kerascnn.training.precision import PrecisionChoice, choose_precision
+from kerascnn.training.precision import PrecisionChoice, choose_precision, training_speed
 
 RUN_FILE = "run.json"
 TEST_FILE = "test_evaluation.json"
@@ -114,10 +114,11 @@ def compile_for_training(model: keras.Model, config: TrainConfig, steps_per_epoc
         loss=classification_loss(head_activation(model), config.label_smoothing),
         metrics=["accuracy"],
         jit_compile=config.jit_compile,
+        steps_per_execution=config.steps_per_execution,
     )
 
 
-def _versions() -> dict:
+def run_versions() -> dict:
     return {
         "kerascnn": __version__,
         "keras": keras.__version__,
@@ -126,7 +127,7 @@ def _versions() -> dict:
     }
 
 
-def _machine() -> dict:
+def run_machine() -> dict:
     """Where the run trains, in words a card can print."""
     gpus = [
         tf.config.experimental.get_device_details(gpu).get("device_name", "GPU")
@@ -151,6 +152,23 @@ def _new_model(model_or_spec, precision: str, class_names) -> keras.Model:
         copy.set_weights(model_or_spec.get_weights())
         return copy
     return build_model(model_or_spec, dtype=precision, class_names=class_names)
+
+
+def _precision(config: TrainConfig, spec, data) -> PrecisionChoice:
+    """The policy to build `spec` in; "auto" on a CPU that computes bfloat16
+    natively times the network in both policies (`training_speed`)."""
+    if not isinstance(spec, ConvNetSpec):
+        return choose_precision(config.precision)
+
+    def speed(policy: str) -> float:
+        def build():
+            model = build_model(spec, dtype=policy, class_names=data.class_names)
+            compile_for_training(model, config, steps_per_epoch=1)
+            return model
+
+        return training_speed(build, data.image_shape, data.batch_size)
+
+    return choose_precision(config.precision, speed=speed)
 
 
 def _for_classes(model_or_spec, data):
@@ -255,8 +273,8 @@ def _run_record(model, data, config: TrainConfig, precision, class_weight) -> di
         "precision": precision.to_dict(),
         "class_weight": class_weight,
         "command": sys.argv,
-        "versions": _versions(),
-        "machine": _machine(),
+        "versions": run_versions(),
+        "machine": run_machine(),
     }
 
 
@@ -331,6 +349,8 @@ def train(
         first_epoch = state["epoch"] if resume and state else 0
         data = _load_data(data, model_or_spec, config, data_config, first_epoch)
     model_or_spec = _for_classes(model_or_spec, data)
+    # Before seeding: timing throwaway networks draws random numbers.
+    precision = _precision(config, model_or_spec if state is None else None, data)
     if config.seed is not None:
         keras.utils.set_random_seed(config.seed)
 
@@ -346,8 +366,6 @@ def train(
     steps_per_epoch = math.ceil(data.sizes["train"] / data.batch_size)
     monitor = config.monitor if validation is not None else config.monitor.replace("val_", "")
 
-    # A model (a checkpoint, a preset) keeps the policy it was built with.
-    precision = choose_precision(config.precision)
     with strategy.scope():
         if state is not None:
             try:
@@ -363,6 +381,7 @@ def train(
             model = _new_model(model_or_spec, precision.policy, data.class_names)
             compile_for_training(model, config, steps_per_epoch)
             initial_epoch, history, best = 0, [], None
+    # A model (a checkpoint, a preset) keeps the policy it was built with.
     if model.dtype_policy.name != precision.policy:
         precision = PrecisionChoice(
             config.precision, model.dtype_policy.name, "the model's own dtype policy"

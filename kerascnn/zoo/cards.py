@@ -154,12 +154,34 @@ def _micro_section(micro: dict) -> list[str]:
 
 def _selection(training: dict) -> str:
     """How the published epoch was picked, in words."""
+    if "teacher" in training:
+        return "the last, fixed before training; the test split was read once, at the end"
     monitor = training.get("monitor", "val_accuracy")  # older presets: validation accuracy
     metric = "accuracy" if monitor.endswith("accuracy") else "loss"
     if monitor.startswith("val_"):
         share = training["data"]["validation_split"]
         return f"by validation {metric} on {share:.0%} of the training images"
     return f"by training {metric}: every training image was trained on, none held out"
+
+
+def _teacher_lines(training: dict) -> list[str]:
+    """Where a distilled preset's knowledge came from."""
+    if "teacher" not in training:
+        return []
+    teacher, distill = training["teacher"], training["distill"]
+    sizes = training["data"]["sizes"]
+    unlabelled = sizes.get("unlabeled", 0)
+    images = f"{sizes['train']:,} labelled" + (
+        f" and {unlabelled:,} unlabelled images" if unlabelled else " images"
+    )
+    return [
+        "",
+        f"Distilled from the teacher `{teacher['source']}` (weights sha256 "
+        f"`{teacher['weights_sha256'][:16]}...`) with the `{training['recipe']}` recipe "
+        f"(`kerascnn distill`): {1 - distill['student_loss_weight']:g} of the loss the KL "
+        f"divergence to the teacher's answers softened at temperature {distill['temperature']:g}, "
+        f"{distill['student_loss_weight']:g} the cross-entropy on the labels, on {images}.",
+    ]
 
 
 def _speed_lines(training: dict) -> list[str]:
@@ -223,6 +245,7 @@ def render_card(metadata: dict, transfer: dict | None = None, micro: dict | None
         f"batch size {training['data']['batch_size']}, augmentation "
         f"{training['data'].get('augment') or 'none'}, seed {config['seed']}. "
         f"Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".",
+        *_teacher_lines(training),
         *_speed_lines(training),
         "",
         "Reproduce:",

@@ -20,6 +20,7 @@ teacher. Three things it lacks for this journey are added here:
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ import keras
 from kerascnn import atomic_files
 from kerascnn.builder import ConvNet, class_names
 from kerascnn.errors import OutputExistsError, TrainingDiverged, UsageError
+from kerascnn.training.checkpointing import HISTORY_JSON, EpochClock
 from kerascnn.training.config import DistillConfig, TrainConfig
+from kerascnn.zoo.recipe import DistillRecipe, load_distill_recipe
 
 logger = logging.getLogger("kerascnn.zoo")
 
@@ -151,6 +154,8 @@ def distill(
     config: TrainConfig | None = None,
     distill_config: DistillConfig | None = None,
     *,
+    recipe="few_labels",
+    seed: int | None = None,
     data_config=None,
     verbose="auto",
 ) -> DistillResult:
@@ -177,8 +182,14 @@ def distill(
             ones come with `DataConfig.unlabeled`.
         run_dir: The run folder (`final.keras`, `history.json`, `distill.json`).
         config: Training settings (`TrainConfig`: epochs, optimizer,
-            learning rate, seed, ...).
-        distill_config: Temperature and the cross-entropy's share.
+            learning rate, seed, ...); None takes the recipe's.
+        distill_config: Temperature and the cross-entropy's share; None
+            takes the recipe's.
+        recipe: A distillation recipe (`kerascnn.zoo.recipe.
+            load_distill_recipe`): "few_labels" (a few labelled images a
+            class and many unlabelled), "full_labels" (a whole labelled data
+            set), a recipe JSON file, or a `DistillRecipe`.
+        seed: Makes the run reproducible (replaces the config's seed).
         data_config: A `DataConfig` or its dict: batch size, augmentation,
             `unlabeled` (a folder of images without labels), ...
         verbose: Keras' progress display.
@@ -195,16 +206,26 @@ def distill(
     from kerascnn.model_source import input_shape, load_keras_model
     from kerascnn.training.checkpointing import DivergenceGuard
     from kerascnn.training.evaluation import evaluate
-    from kerascnn.training.run import TEST_FILE, deterministic_ops, make_optimizer
+    from kerascnn.training.run import (
+        TEST_FILE,
+        deterministic_ops,
+        make_optimizer,
+        run_machine,
+        run_versions,
+    )
     from kerascnn.zoo.finetuning import recalibrate_batch_norm
 
-    config = config or TrainConfig()
-    distill_config = distill_config or DistillConfig()
+    if not isinstance(recipe, DistillRecipe):
+        recipe = load_distill_recipe(recipe)
+    config = config or recipe.config
+    if seed is not None:
+        config = config.replace(seed=seed)
+    distill_config = distill_config or recipe.distill
     run_dir = Path(run_dir)
     # Keras' BackupAndRestore deletes its folder when the run ends: it may hold
     # nothing but that, so nothing of the user's is ever in its way.
     backup = run_dir / ".distill-backup"
-    if run_dir.is_dir() and any(path != backup for path in run_dir.iterdir()):
+    if run_dir.is_dir() and not backup.is_dir() and any(run_dir.iterdir()):
         raise OutputExistsError(
             f"'{run_dir}' is not empty; a distillation writes a new folder (final.keras, "
             "history.json, distill.json). Choose another --out, or move that folder away first."
@@ -241,16 +262,23 @@ def distill(
         student_loss_weight=distill_config.student_loss_weight,
     )
     steps = -(-(data.sizes["train"] + data.sizes.get("unlabeled", 0)) // data.batch_size)
-    distiller.compile(optimizer=make_optimizer(config, steps), loss=labelled_crossentropy)
+    distiller.compile(
+        optimizer=make_optimizer(config, steps),
+        loss=labelled_crossentropy,
+        # The student's accuracy; in training, unlabelled images count as misses.
+        metrics=["accuracy"],
+        steps_per_execution=config.steps_per_execution,
+    )
     train_views = _view_batches(data.train, *shapes)
     # BackupAndRestore (resuming) needs a built model.
     distiller(next(iter(train_views.take(1)))[0])
     validation = data.splits.get("validation")
     guard = DivergenceGuard()
-    callbacks = [guard, keras.callbacks.BackupAndRestore(str(backup))]
+    epoch_log = _EpochLog(run_dir / HISTORY_JSON)
+    callbacks = [guard, keras.callbacks.BackupAndRestore(str(backup)), epoch_log]
     start = time.perf_counter()
     with deterministic_ops(config.seed is not None):
-        history = distiller.fit(
+        distiller.fit(
             train_views,
             validation_data=_view_batches(validation, *shapes) if validation else None,
             epochs=config.epochs,
@@ -275,19 +303,25 @@ def distill(
         },
     )
     atomic_files.save_model(student, run_dir / "final.keras")
-    epochs = [
-        {"epoch": n + 1, **{k: float(v[n]) for k, v in history.history.items()}}
-        for n in range(len(history.epoch))
-    ]
-    atomic_files.write_json(run_dir / "history.json", epochs)
     atomic_files.write_json(
         run_dir / DISTILLER_FILE,
         {
             "teacher": {"source": _source(teacher), "weights_sha256": teacher_print},
             "student": student.spec.to_dict(),
+            "recipe": recipe.name,
             "config": config.to_dict(),
             "distill": distill_config.to_dict(),
-            "data": {"source": data.source, "sizes": data.sizes, **data.options},
+            "data": {
+                "source": data.source,
+                "class_names": list(data.class_names),
+                "image_shape": list(data.image_shape),
+                "sizes": data.sizes,
+                "batch_size": data.batch_size,
+                **data.options,
+            },
+            "precision": {"policy": student.dtype_policy.name},
+            "versions": run_versions(),
+            "machine": run_machine(),
         },
     )
     report = None
@@ -297,10 +331,26 @@ def distill(
     return DistillResult(
         model=student,
         model_path=run_dir / "final.keras",
-        history=epochs,
+        history=epoch_log.history,
         wall_time_s=wall,
         test_report=report,
     )
+
+
+class _EpochLog(EpochClock):
+    """Writes each epoch's logs and times to `history.json` as it ends, so a
+    resumed run keeps the epochs before the interruption."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+        self.history = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.history = [h for h in self.history if h["epoch"] <= epoch]
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        self.history.append({"epoch": epoch + 1, **logs, **self.times()})
+        atomic_files.write_json(self.path, self.history)
 
 
 def _student_data(data, student_shape):

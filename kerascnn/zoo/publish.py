@@ -19,6 +19,8 @@ from kerascnn.zoo import cards
 from kerascnn.zoo.presets import Preset, save_preset
 from kerascnn.zoo.registry import ZooError, get_entry
 
+DISTILLER_FILE = "distill.json"  # as kerascnn.zoo.distillation writes it
+
 # Data sets presets are trained on: what a card needs to credit them, and
 # where a user gets them. `flags` and `prepare` name the data by shell
 # variables, which `requires` explains; recipes refuse to run without them.
@@ -77,8 +79,15 @@ def _command(words: list[str], flags: str, more: list[str]) -> str:
     return " ".join(part for part in (shlex.join(words), flags, shlex.join(more)) if part)
 
 
+def _data_flags(data: dict) -> list[str]:
+    """Every data setting a run recorded, as the flags declared for it."""
+    recorded = {f.name: data[f.name] for f in options(DataConfig) if data.get(f.name) is not None}
+    if isinstance(recorded.get("classes"), list):
+        recorded["classes"] = ",".join(recorded["classes"])
+    return command_line(DataConfig(**recorded))
+
+
 def _train_command(run: dict, model_name: str, preset_name: str, dataset: dict) -> str:
-    config, data = run["config"], run["data"]
     head = ["kerascnn", "train", model_name, "--data", dataset["source"]]
     words = []
     entry = get_entry(model_name)
@@ -88,13 +97,22 @@ def _train_command(run: dict, model_name: str, preset_name: str, dataset: dict) 
         words += ["--input-shape", "x".join(map(str, shape))]
     if spec["head"]["num_classes"] != entry.default_num_classes:
         words += ["--num-classes", str(spec["head"]["num_classes"])]
-    words += ["--out", f"runs/{preset_name}"]
-    # Every setting the run recorded, as the flags declared for it.
-    recorded = {f.name: data[f.name] for f in options(DataConfig) if data.get(f.name) is not None}
-    if isinstance(recorded.get("classes"), list):
-        recorded["classes"] = ",".join(recorded["classes"])
-    words += command_line(DataConfig(**recorded))
-    words += command_line(TrainConfig.from_dict(config))
+    words += ["--out", f"runs/{preset_name}", *_data_flags(run["data"])]
+    words += command_line(TrainConfig.from_dict(run["config"]))
+    return _command(head, dataset["flags"], words)
+
+
+def _distill_command(run: dict, model_name: str, preset_name: str, dataset: dict) -> str:
+    """`kerascnn distill TEACHER STUDENT ...`: the recipe, and flags for what differed."""
+    from kerascnn.training.config import DistillConfig
+    from kerascnn.zoo.recipe import load_distill_recipe
+
+    recipe = load_distill_recipe(run["recipe"])
+    head = ["kerascnn", "distill", run["teacher"]["source"], model_name]
+    head += ["--data", dataset["source"]]
+    words = ["--out", f"runs/{preset_name}", "--recipe", recipe.name, *_data_flags(run["data"])]
+    words += command_line(DistillConfig(**run["distill"]), base=recipe.distill)
+    words += command_line(TrainConfig.from_dict(run["config"]), base=recipe.config)
     return _command(head, dataset["flags"], words)
 
 
@@ -116,9 +134,11 @@ def _training_speed(history: list[dict], run: dict) -> dict:
     if not history or any("train_seconds" not in h for h in history):
         return {}
     train_seconds = sum(h["train_seconds"] for h in history)
+    sizes = run["data"]["sizes"]
+    images = sizes["train"] + sizes.get("unlabeled", 0)  # distillation learns from both
     return {
         "seconds": sum(h["seconds"] for h in history),
-        "images_per_second": run["data"]["sizes"]["train"] * len(history) / train_seconds,
+        "images_per_second": images * len(history) / train_seconds,
         "machine": run.get("machine"),
         "precision": run.get("precision", {}).get("policy", run["config"]["precision"]),
     }
@@ -139,7 +159,8 @@ def publish_preset(
     """Writes the preset `name` from a finished run, measured on `data`'s test split.
 
     Args:
-        run_dir: A `kerascnn train` run folder (run.json, best.keras).
+        run_dir: A `kerascnn train` run folder (run.json, best.keras), or a
+            `kerascnn distill` one (distill.json, final.keras).
         name: "model.tag"; `model` must be a registered model whose spec
             the run trained.
         dataset: A key of `DATASETS` (its name, license and citation).
@@ -160,13 +181,21 @@ def publish_preset(
     if dataset not in DATASETS:
         raise ZooError(f"Unknown dataset '{dataset}'. Known: {', '.join(DATASETS)}")
     run_dir = Path(run_dir)
-    run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     history = json.loads((run_dir / "history.json").read_text(encoding="utf-8"))
-    # best.keras is the first epoch with the best value of the run's monitor.
-    monitor = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))["monitor"]
-    pick = min if "loss" in monitor else max
-    best_epoch = pick(history, key=lambda h: h[monitor])["epoch"]
-    model = load_keras_file(run_dir / "best.keras")
+    distilled = (run_dir / DISTILLER_FILE).is_file()
+    if distilled:
+        # A distillation keeps its last epoch, fixed before it started.
+        run = json.loads((run_dir / DISTILLER_FILE).read_text(encoding="utf-8"))
+        run["model"] = run["student"]
+        monitor, best_epoch, model_file = None, len(history), "final.keras"
+    else:
+        run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        # best.keras is the first epoch with the best value of the run's monitor.
+        monitor = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))["monitor"]
+        pick = min if "loss" in monitor else max
+        best_epoch = pick(history, key=lambda h: h[monitor])["epoch"]
+        model_file = "best.keras"
+    model = load_keras_file(run_dir / model_file)
     expected = entry.spec(
         (model.spec.input.height, model.spec.input.width, model.spec.input.channels),
         model.spec.head.num_classes,
@@ -199,11 +228,12 @@ def publish_preset(
             "best_epoch": best_epoch,
             "monitor": monitor,
             "replicas": run.get("replicas", 1),
+            **({k: run[k] for k in ("teacher", "recipe", "distill")} if distilled else {}),
             **_training_speed(history, run),
         },
         "reproduce": [
             *([info["prepare"]] if "prepare" in info else []),
-            _train_command(run, model_name, name, info),
+            (_distill_command if distilled else _train_command)(run, model_name, name, info),
             publish_command(name, dataset, description, limitations),
         ],
         "versions": run["versions"],

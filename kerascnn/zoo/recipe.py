@@ -1,10 +1,12 @@
-"""Fine-tuning recipes as data: a JSON file of stages, parsed and validated.
+"""Fine-tuning and distillation recipes as data: JSON files, parsed and validated.
 
-A recipe says which part of a network learns in each stage ("head": the
-classifier; "fc": every fully connected layer; "all") and how (a
-`TrainConfig`), and may first reset weights (`"reset": "fc"` or `"all"`).
-The built-in ones live in `kerascnn/zoo/recipes/`. Reading them needs no
-Keras: `kerascnn.zoo.finetuning` runs them.
+A fine-tuning recipe says which part of a network learns in each stage
+("head": the classifier; "fc": every fully connected layer; "all") and how
+(a `TrainConfig`), and may first reset weights (`"reset": "fc"` or
+`"all"`). A distillation recipe is one `TrainConfig` and one
+`DistillConfig`. The built-in ones live in `kerascnn/zoo/recipes/` and
+`kerascnn/zoo/recipes/distill/`. Reading them needs no Keras:
+`kerascnn.zoo.finetuning` and `kerascnn.zoo.distillation` run them.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kerascnn.options import stage_fields
-from kerascnn.training.config import TrainConfig
+from kerascnn.training.config import DistillConfig, TrainConfig
 from kerascnn.zoo.registry import ZooError
 
 RECIPES_DIR = Path(__file__).parent / "recipes"
+DISTILL_RECIPES_DIR = RECIPES_DIR / "distill"
 PARTS = ("head", "fc", "all")
 RESETS = ("fc", "all")
 # A stage names itself and what learns; the rest are the training settings
@@ -110,3 +113,75 @@ def load_recipe(
         stages=tuple(parsed),
         reset=reset,
     )
+
+
+@dataclass(frozen=True)
+class DistillRecipe:
+    """A named distillation recipe: how the student trains and learns from the teacher."""
+
+    name: str
+    description: str
+    config: TrainConfig
+    distill: DistillConfig
+
+    def with_settings(self, **settings) -> DistillRecipe:
+        """The recipe with some of its settings replaced (a `TrainConfig` or
+        `DistillConfig` field each, as `kerascnn distill`'s flags give them)."""
+        ours = {f for f in DistillConfig.__dataclass_fields__}
+        try:
+            return DistillRecipe(
+                self.name,
+                self.description,
+                self.config.replace(**{k: v for k, v in settings.items() if k not in ours}),
+                self.distill.replace(**{k: v for k, v in settings.items() if k in ours}),
+            )
+        except TypeError as error:
+            raise ZooError(f"Not a distillation setting: {error}") from None
+
+
+def list_distill_recipes() -> list[str]:
+    """The built-in distillation recipe names."""
+    return sorted(p.stem for p in DISTILL_RECIPES_DIR.glob("*.json"))
+
+
+def load_distill_recipe(name_or_path: str | Path) -> DistillRecipe:
+    """A built-in distillation recipe by name, or a JSON file of the same form.
+
+    Args:
+        name_or_path: "few_labels" (a few labelled images and many
+            unlabelled ones), "full_labels" (a whole labelled data set), or
+            the path of a JSON file: `{"description": ..., "training":
+            {TrainConfig stage fields}, "distill": {"temperature": ...,
+            "student_loss_weight": ...}}`.
+
+    Example:
+    >>> load_distill_recipe("few_labels").distill.temperature
+    4.0
+    """
+    path = Path(name_or_path)
+    if not path.is_file():
+        path = DISTILL_RECIPES_DIR / f"{name_or_path}.json"
+    if not path.is_file():
+        raise ZooError(
+            f"Unknown distillation recipe '{name_or_path}'. Built-in recipes: "
+            f"{', '.join(list_distill_recipes())}; or give the path of a recipe JSON file."
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        training, distill = dict(data["training"]), dict(data.get("distill", {}))
+    except (ValueError, KeyError, TypeError) as error:
+        raise ZooError(f"Recipe '{path}' is not valid: {error!r}") from None
+    unknown = sorted(set(training) - set(stage_fields(TrainConfig))) + sorted(
+        set(distill) - set(DistillConfig.__dataclass_fields__)
+    )
+    if unknown:
+        raise ZooError(
+            f"recipe '{path.stem}': unknown field(s) {', '.join(unknown)}. Valid in "
+            f'"training": {", ".join(stage_fields(TrainConfig))}; in "distill": '
+            f"{', '.join(DistillConfig.__dataclass_fields__)}"
+        )
+    try:
+        config, distill_config = TrainConfig(**training), DistillConfig(**distill)
+    except ValueError as error:
+        raise ZooError(f"recipe '{path.stem}': {error}") from None
+    return DistillRecipe(path.stem, data.get("description", ""), config, distill_config)

@@ -3,6 +3,7 @@
 import pytest
 
 from kerascnn.layers import (
+    BatchNormalization,
     Flatten,
     GlobalSumPooling1D,
     GlobalSumPooling2D,
@@ -42,6 +43,9 @@ CASES = [
     (Flatten, {"data_format": "channels_first"}, (2, 3, 5, 6)),
     (RGBToGrayscale, {}, (2, 5, 6, 3)),
     (RGBToGrayscale, {"data_format": "channels_first"}, (2, 3, 5, 6)),
+    (BatchNormalization, {}, (4, 5, 6, 3)),
+    (BatchNormalization, {"center": False, "momentum": 0.5}, (4, 3, 5, 6)),
+    (BatchNormalization, {"scale": False}, (4, 7)),
 ]
 
 

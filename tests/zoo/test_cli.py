@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shlex
 import time
 
@@ -173,3 +174,36 @@ def test_publish_refuses_a_run_of_another_network(tfds_data_dir, tmp_path):
     )
     assert result.returncode == 2
     assert "did not train lenet5's spec" in result.stderr
+
+
+def test_a_distilled_run_publishes_a_card_naming_its_teacher(tfds_data_dir, tmp_path):
+    run, presets, cards = tmp_path / "run", tmp_path / "presets", tmp_path / "zoo"
+    flags = ["--data", "tfds:mnist", "--data-dir", tfds_data_dir, "--max-examples", "600"]
+    result = run_kerascnn(
+        "distill", "lenet5.mnist", "tinyvgg_8k", *flags, "--out", run, "--recipe",
+        "full_labels", "--epochs", "2", "--temperature", "2", "--seed", "0", "--verbose", "0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    result = run_kerascnn(
+        "publish", run, "--name", "tinyvgg_8k.kd", "--dataset", "mnist", *flags,
+        "--presets-dir", presets, "--cards", cards, "--description", "Distilled.",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    metadata = read_preset(presets / "tinyvgg_8k.kd").metadata
+    training = metadata["training"]
+    assert training["teacher"]["source"] == "lenet5.mnist"
+    assert re.fullmatch("[0-9a-f]{64}", training["teacher"]["weights_sha256"])
+    assert training["best_epoch"] == training["epochs_completed"] == 2
+    card = (cards / "tinyvgg_8k.kd" / "README.md").read_text()
+    assert "Distilled from the teacher `lenet5.mnist`" in card
+    assert "the `full_labels` recipe" in card and "temperature 2," in card
+    assert "2 epochs, best at epoch 2 (the last, fixed before training" in card
+    assert f"{training['images_per_second']:,.0f} training images a second" in card
+    # The reproduce line is a distill command: the recipe, and what differed from it.
+    line = shlex.split(metadata["reproduce"][0])
+    assert line[:4] == ["kerascnn", "distill", "lenet5.mnist", "tinyvgg_8k"]
+    assert line[line.index("--recipe") + 1] == "full_labels"
+    assert (
+        line[line.index("--epochs") + 1] == "2" and line[line.index("--temperature") + 1] == "2.0"
+    )
+    assert "--lr" not in line and "--optimizer" not in line  # the recipe's own

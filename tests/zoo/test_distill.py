@@ -12,6 +12,7 @@ from kerascnn.training import TrainConfig
 from kerascnn.training.config import DistillConfig
 from kerascnn.zoo import create_model, distill
 from kerascnn.zoo.distillation import labelled_crossentropy
+from kerascnn.zoo.recipe import ZooError, list_distill_recipes, load_distill_recipe
 from tests.conftest import read_idx, shared
 from tests.training.helpers import run_kerascnn
 
@@ -97,7 +98,6 @@ def test_the_teachers_answers_teach_more_than_the_labels_alone(tmp_path):
 
 @pytest.mark.slow
 def test_the_command_and_python_distil_the_same_student(digits, tmp_path):
-    settings = {"epochs": 1, "seed": 0}
     result = run_kerascnn(
         "distill", "lenet5.mnist", "tinyvgg_8k", "--data", digits / "labelled",
         "--unlabeled", digits / "unlabelled", "--out", tmp_path / "cli",
@@ -105,9 +105,11 @@ def test_the_command_and_python_distil_the_same_student(digits, tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "test accuracy" in result.stdout
+    # Both take the default recipe, its epochs replaced.
+    recipe = load_distill_recipe("few_labels").with_settings(epochs=1)
     in_python = distill(
-        "lenet5.mnist", "tinyvgg_8k", digits / "labelled", tmp_path / "py",
-        TrainConfig(**settings), data_config={"unlabeled": digits / "unlabelled"}, verbose=0,
+        "lenet5.mnist", "tinyvgg_8k", digits / "labelled", tmp_path / "py", recipe=recipe,
+        seed=0, data_config={"unlabeled": digits / "unlabelled"}, verbose=0,
     )  # fmt: skip
     import kerascnn
 
@@ -138,3 +140,40 @@ def test_a_folder_of_the_users_is_refused_and_left_alone(digits, tmp_path):
     )
     assert result.returncode == 2 and "is not empty" in result.stderr.strip().splitlines()[-1]
     assert (out / "backup" / "thesis.txt").read_text() == "years of work"
+
+
+def test_built_in_recipes_load_and_a_bad_one_is_named(tmp_path):
+    assert list_distill_recipes() == ["few_labels", "full_labels"]
+    for name in list_distill_recipes():
+        recipe = load_distill_recipe(name)
+        assert recipe.description and recipe.config.epochs > 1
+    bad = tmp_path / "mine.json"
+    bad.write_text(json.dumps({"training": {"epochs": 2, "temprature": 3}}))
+    with pytest.raises(ZooError, match=r"recipe 'mine': unknown field\(s\) temprature"):
+        load_distill_recipe(bad)
+    with pytest.raises(ZooError, match=r"Built-in recipes: few_labels, full_labels"):
+        load_distill_recipe("few_label")
+
+
+def test_flags_replace_only_their_settings_of_the_recipe(digits, tmp_path):
+    recipe = tmp_path / "quick.json"
+    recipe.write_text(
+        json.dumps(
+            {
+                "description": "one short epoch",
+                "training": {"epochs": 3, "optimizer": "sgd", "learning_rate": 0.01},
+                "distill": {"temperature": 2.0, "student_loss_weight": 0.3},
+            }
+        )
+    )
+    out = tmp_path / "run"
+    result = run_kerascnn(
+        "distill", "lenet5.mnist", "lenet5", "--data", digits / "labelled", "--out", out,
+        "--recipe", recipe, "--epochs", "1", "--student-loss-weight", "0.5", "--verbose", "0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    record = json.loads((out / "distill.json").read_text())
+    assert record["recipe"] == "quick"
+    assert record["config"]["epochs"] == 1 and record["config"]["optimizer"] == "sgd"
+    assert record["config"]["learning_rate"] == 0.01
+    assert record["distill"] == {"temperature": 2.0, "student_loss_weight": 0.5}
