@@ -208,7 +208,8 @@ def main():
             print(f"{model:12s} {mode:15s} {result}", file=sys.stderr, flush=True)
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs"
     print(
-        f"{machine}; batch {args.batch_size}; {args.steps_per_execution} steps per execution; SGEMM (2048^3, float32, TensorFlow) "
+        f"{machine}; batch {args.batch_size}; {args.steps_per_execution} steps per execution; "
+        "SGEMM (2048^3, float32, TensorFlow) "
         f"{sgemm / 1e9:.1f} GFLOP/s; bfloat16 matmul {sbgemm / 1e9:.1f} GFLOP/s\n"
     )
     print(_table(results, sgemm))

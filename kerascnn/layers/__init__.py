@@ -2,7 +2,6 @@
 batch norm with a fused training kernel."""
 
 from kerascnn.layers.batch_normalization import BatchNormalization
-
 from kerascnn.layers.flatten import Flatten
 from kerascnn.layers.global_sum_pooling import (
     GlobalSumPooling1D,
