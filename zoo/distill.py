@@ -39,9 +39,8 @@ import numpy as np
 
 from kerascnn import atomic_files
 from kerascnn.data.folder_source import image_files
-from kerascnn.training import TrainConfig
-from kerascnn.training.config import DistillConfig
 from kerascnn.zoo import distill, finetune
+from kerascnn.zoo.recipe import load_distill_recipe
 
 TASKS = {
     "cifar5": {
@@ -171,8 +170,8 @@ def main(argv=None) -> int:
             f"{student} distilled",
             lambda student=student: distill(
                 teacher_dir, student, data, args.work / f"{student}_distilled",
-                TrainConfig(epochs=args.epochs, learning_rate=3e-3, seed=args.seed),
-                DistillConfig(),
+                recipe=load_distill_recipe("few_labels").with_settings(epochs=args.epochs),
+                seed=args.seed,
                 data_config={"unlabeled": folders / "unlabelled", "augment": task["augment"],
                              "validation_split": 0.0},
                 verbose=2,

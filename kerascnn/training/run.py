@@ -119,6 +119,7 @@ def compile_for_training(model: keras.Model, config: TrainConfig, steps_per_epoc
 
 
 def run_versions() -> dict:
+    """The versions a run trained with, for its record and its card."""
     return {
         "kerascnn": __version__,
         "keras": keras.__version__,

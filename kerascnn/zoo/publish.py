@@ -105,9 +105,11 @@ def _train_command(run: dict, model_name: str, preset_name: str, dataset: dict) 
 def _distill_command(run: dict, model_name: str, preset_name: str, dataset: dict) -> str:
     """`kerascnn distill TEACHER STUDENT ...`: the recipe, and flags for what differed."""
     from kerascnn.training.config import DistillConfig
-    from kerascnn.zoo.recipe import load_distill_recipe
+    from kerascnn.zoo.recipe import list_distill_recipes, load_distill_recipe
 
-    recipe = load_distill_recipe(run["recipe"])
+    # A recipe file of the user's is not shipped: its settings become flags.
+    built_in = run["recipe"] in list_distill_recipes()
+    recipe = load_distill_recipe(run["recipe"] if built_in else "few_labels")
     head = ["kerascnn", "distill", run["teacher"]["source"], model_name]
     head += ["--data", dataset["source"]]
     words = ["--out", f"runs/{preset_name}", "--recipe", recipe.name, *_data_flags(run["data"])]

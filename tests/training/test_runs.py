@@ -64,6 +64,20 @@ def test_seeded_runs_on_freshly_loaded_data_are_identical(tfds_data_dir, tmp_pat
     assert metrics(a) == metrics(b) and len(metrics(a)[0]) == 5
 
 
+def test_steps_per_execution_trains_the_same_steps(tfds_data_dir, tmp_path):
+    # Batches per call into TensorFlow change the round trips, not the training.
+    def weights(steps, folder):
+        keras.utils.set_random_seed(3)
+        data = load_dataset("tfds:mnist", data_dir=tfds_data_dir, max_examples=640, seed=3)
+        config = TrainConfig(epochs=1, seed=3, steps_per_execution=steps)
+        result = train(SMALL_SPEC, data, tmp_path / folder, config, test=False, verbose=0)
+        return keras.saving.load_model(result.best_model_path).get_weights()
+
+    one, many = weights(1, "one"), weights(4, "four")
+    for a, b in zip(one, many, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_an_existing_run_is_not_overwritten(mnist_small, tmp_path):
     train(SMALL_SPEC, mnist_small, tmp_path, TrainConfig(epochs=1), verbose=0)
     with pytest.raises(FileExistsError, match="already holds a run; continue it with --resume"):
