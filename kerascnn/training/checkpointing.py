@@ -25,22 +25,35 @@ class DivergenceGuard(keras.callbacks.Callback):
     """Stops training as soon as the loss is NaN or infinite.
 
     Unlike `keras.callbacks.TerminateOnNaN` it remembers where it happened,
-    so the run can say so and keep the last good checkpoint.
+    so the run can say so and keep the last good checkpoint. With
+    `steps_per_execution` > 1 Keras reports every Nth batch, so the place
+    is the batches since the last report (`where`).
     """
 
     def __init__(self):
         super().__init__()
-        self.diverged_at: tuple[int, int] | None = None
+        self.diverged_at: tuple[int, int, int] | None = None  # epoch, first and last batch
         self._epoch = 0
+        self._reported = 0
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
+        self._epoch, self._reported = epoch, 0
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
+        # Keras numbers the batch that ends an execution as if it were full.
+        last = min(batch + 1, (self.params or {}).get("steps") or batch + 1)
         if loss is not None and not math.isfinite(float(loss)):
-            self.diverged_at = (self._epoch + 1, batch + 1)
+            self.diverged_at = (self._epoch + 1, self._reported + 1, last)
             self.model.stop_training = True
+        self._reported = last
+
+    @property
+    def where(self) -> str:
+        """ "epoch E, batch B" or "epoch E, batches B1-B2" of the divergence."""
+        epoch, first, last = self.diverged_at
+        batches = f"batch {last}" if first == last else f"batches {first}-{last}"
+        return f"epoch {epoch}, {batches}"
 
 
 class EpochClock(keras.callbacks.Callback):

@@ -435,10 +435,9 @@ def train(
             shutil.rmtree(write_dir, ignore_errors=True)
     wall = time.perf_counter() - start
     if guard.diverged_at is not None:
-        epoch, batch = guard.diverged_at
         completed = len(checkpoint.history)
         raise TrainingDiverged(
-            f"Training stopped at epoch {epoch}, batch {batch}: the loss became NaN or "
+            f"Training stopped at {guard.where}: the loss became NaN or "
             f"infinite. The last good checkpoint ({completed} completed epoch(s)) is in "
             f"'{run_dir}'. Lower the learning rate (it is {config.learning_rate}), check the "
             "data for invalid values, or use batch normalisation; then resume."

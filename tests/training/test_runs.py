@@ -109,9 +109,13 @@ def test_a_nan_loss_stops_the_run_and_says_so(tmp_path):
     image = keras.Input((28, 28, 1))
     flat = keras.layers.Flatten()(image)
     model = keras.Model(image, keras.layers.Dense(10, activation="softmax")(flat))
+    one_step = TrainConfig(epochs=3, steps_per_execution=1)
     with pytest.raises(TrainingDiverged, match="epoch 1, batch 1: the loss became NaN"):
-        train(model, _nan_data(), tmp_path, TrainConfig(epochs=3), verbose=0)
-    assert not (tmp_path / "state.json").exists()  # no diverged epoch saved
+        train(model, _nan_data(), tmp_path / "one", one_step, verbose=0)
+    assert not (tmp_path / "one" / "state.json").exists()  # no diverged epoch saved
+    # 32 batches an execution: the 4 batches of the epoch ran before Keras reported.
+    with pytest.raises(TrainingDiverged, match="epoch 1, batches 1-4: the loss became NaN"):
+        train(model, _nan_data(), tmp_path / "many", TrainConfig(epochs=3), verbose=0)
 
 
 @pytest.mark.slow
