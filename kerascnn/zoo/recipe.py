@@ -127,7 +127,7 @@ class DistillRecipe:
     def with_settings(self, **settings) -> DistillRecipe:
         """The recipe with some of its settings replaced (a `TrainConfig` or
         `DistillConfig` field each, as `kerascnn distill`'s flags give them)."""
-        ours = {f for f in DistillConfig.__dataclass_fields__}
+        ours = set(DistillConfig.__dataclass_fields__)
         try:
             return DistillRecipe(
                 self.name,
