@@ -7,6 +7,7 @@ import shlex
 import time
 
 import numpy as np
+import pytest
 
 from kerascnn.zoo import list_models
 from kerascnn.zoo.presets import read_preset
@@ -176,6 +177,7 @@ def test_publish_refuses_a_run_of_another_network(tfds_data_dir, tmp_path):
     assert "did not train lenet5's spec" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_distilled_run_publishes_a_card_naming_its_teacher(tfds_data_dir, tmp_path):
     run, presets, cards = tmp_path / "run", tmp_path / "presets", tmp_path / "zoo"
     flags = ["--data", "tfds:mnist", "--data-dir", tfds_data_dir, "--max-examples", "600"]
