@@ -48,7 +48,8 @@ class TrainConfig:
             TensorFlow (Keras' `steps_per_execution`): the same steps and
             weights, fewer round trips (LeNet-5 trains 1.27x faster with 32
             than with 1 on 2 CPU cores). Batch-level callbacks see every
-            Nth batch.
+            Nth batch. Runs with a distribution strategy step one batch a
+            call (Keras' multi-step loop fails under MirroredStrategy).
         strategy: "default" (one device), "mirrored" (all local GPUs, or
             `cpu_replicas` logical CPUs) or "multi_worker" (hosts listed in
             `TF_CONFIG`).

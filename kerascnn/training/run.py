@@ -114,7 +114,10 @@ def compile_for_training(model: keras.Model, config: TrainConfig, steps_per_epoc
         loss=classification_loss(head_activation(model), config.label_smoothing),
         metrics=["accuracy"],
         jit_compile=config.jit_compile,
-        steps_per_execution=config.steps_per_execution,
+        # NOTE: Keras 3.15's multi-step loop fails under MirroredStrategy ("You
+        # must feed a value for placeholder tensor ..."); distributed runs step
+        # one batch a call (multi_worker has its own loop).
+        steps_per_execution=config.steps_per_execution if config.strategy == "default" else 1,
     )
 
 
