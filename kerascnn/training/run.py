@@ -261,18 +261,23 @@ def _run_state(run_dir: Path, config: TrainConfig, resume: bool, chief: bool) ->
     return state
 
 
+def data_record(data) -> dict:
+    """What a run's record says of its data (run.json, distill.json)."""
+    return {
+        "source": data.source,
+        "class_names": list(data.class_names),
+        "image_shape": list(data.image_shape),
+        "sizes": data.sizes,
+        "batch_size": data.batch_size,
+        **data.options,
+    }
+
+
 def _run_record(model, data, config: TrainConfig, precision, class_weight) -> dict:
     """What `run.json` says of a run: what trained on what, how, where."""
     return {
         "model": model.spec.to_dict() if isinstance(model, ConvNet) else model.name,
-        "data": {
-            "source": data.source,
-            "class_names": list(data.class_names),
-            "image_shape": list(data.image_shape),
-            "sizes": data.sizes,
-            "batch_size": data.batch_size,
-            **data.options,
-        },
+        "data": data_record(data),
         "config": config.to_dict(),
         "precision": precision.to_dict(),
         "class_weight": class_weight,

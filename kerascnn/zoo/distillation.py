@@ -33,11 +33,10 @@ from kerascnn.builder import ConvNet, class_names
 from kerascnn.errors import OutputExistsError, TrainingDiverged, UsageError
 from kerascnn.training.checkpointing import HISTORY_JSON, EpochClock
 from kerascnn.training.config import DistillConfig, TrainConfig
+from kerascnn.zoo.publish import DISTILLER_FILE
 from kerascnn.zoo.recipe import DistillRecipe, load_distill_recipe
 
 logger = logging.getLogger("kerascnn.zoo")
-
-DISTILLER_FILE = "distill.json"
 
 
 @dataclass(frozen=True)
@@ -208,6 +207,7 @@ def distill(
     from kerascnn.training.evaluation import evaluate
     from kerascnn.training.run import (
         TEST_FILE,
+        data_record,
         deterministic_ops,
         make_optimizer,
         run_machine,
@@ -311,14 +311,7 @@ def distill(
             "recipe": recipe.name,
             "config": config.to_dict(),
             "distill": distill_config.to_dict(),
-            "data": {
-                "source": data.source,
-                "class_names": list(data.class_names),
-                "image_shape": list(data.image_shape),
-                "sizes": data.sizes,
-                "batch_size": data.batch_size,
-                **data.options,
-            },
+            "data": data_record(data),
             "precision": {"policy": student.dtype_policy.name},
             "versions": run_versions(),
             "machine": run_machine(),

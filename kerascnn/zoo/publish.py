@@ -19,7 +19,7 @@ from kerascnn.zoo import cards
 from kerascnn.zoo.presets import Preset, save_preset
 from kerascnn.zoo.registry import ZooError, get_entry
 
-DISTILLER_FILE = "distill.json"  # as kerascnn.zoo.distillation writes it
+DISTILLER_FILE = "distill.json"  # a distillation run's record (kerascnn.zoo.distillation)
 
 # Data sets presets are trained on: what a card needs to credit them, and
 # where a user gets them. `flags` and `prepare` name the data by shell

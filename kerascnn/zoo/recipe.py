@@ -51,6 +51,20 @@ class Recipe:
         return sum(stage.config.epochs for stage in self.stages)
 
 
+def _recipe_file(name_or_path, folder: Path, kind: str) -> Path:
+    """A recipe JSON file: the path given, or the built-in one of that name."""
+    path = Path(name_or_path)
+    if not path.is_file():
+        path = folder / f"{name_or_path}.json"
+    if not path.is_file():
+        built_in = sorted(p.stem for p in folder.glob("*.json"))
+        raise ZooError(
+            f"Unknown {kind} recipe '{name_or_path}'. Built-in recipes: "
+            f"{', '.join(built_in)}; or give the path of a recipe JSON file."
+        )
+    return path
+
+
 def list_recipes() -> list[str]:
     """The built-in recipe names."""
     return sorted(p.stem for p in RECIPES_DIR.glob("*.json"))
@@ -67,14 +81,7 @@ def load_recipe(
         seed: Seed of every stage (None: not reproducible, but faster).
         class_weight: Class weighting of every stage (`TrainConfig.class_weight`).
     """
-    path = Path(name_or_path)
-    if not path.is_file():
-        path = RECIPES_DIR / f"{name_or_path}.json"
-    if not path.is_file():
-        raise ZooError(
-            f"Unknown fine-tuning recipe '{name_or_path}'. Built-in recipes: "
-            f"{', '.join(list_recipes())}; or give the path of a recipe JSON file."
-        )
+    path = _recipe_file(name_or_path, RECIPES_DIR, "fine-tuning")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         stages = data["stages"]
@@ -158,14 +165,7 @@ def load_distill_recipe(name_or_path: str | Path) -> DistillRecipe:
     >>> load_distill_recipe("few_labels").distill.temperature
     4.0
     """
-    path = Path(name_or_path)
-    if not path.is_file():
-        path = DISTILL_RECIPES_DIR / f"{name_or_path}.json"
-    if not path.is_file():
-        raise ZooError(
-            f"Unknown distillation recipe '{name_or_path}'. Built-in recipes: "
-            f"{', '.join(list_distill_recipes())}; or give the path of a recipe JSON file."
-        )
+    path = _recipe_file(name_or_path, DISTILL_RECIPES_DIR, "distillation")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         training, distill = dict(data["training"]), dict(data.get("distill", {}))
