@@ -33,6 +33,10 @@ def _train_step(layer, x):
     return y.numpy(), [g.numpy() for g in grads]
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="the fused kernel is TensorFlow's; on other backends the layer is Keras' own",
+)
 @pytest.mark.parametrize("kwargs", [{}, {"center": False, "momentum": 0.5}, {"scale": False}])
 def test_training_matches_keras_layer(kwargs):
     x = np.random.default_rng(1).normal(3.0, 2.0, (8, 5, 6, 4)).astype("float32")
@@ -52,7 +56,7 @@ def test_training_matches_numpy_oracle():
     x = np.random.default_rng(2).normal(-1.0, 3.0, (16, 3, 3, 2)).astype("float32")
     layer, _ = _pair(x.shape, momentum=0.9)
     gamma, beta, moving_mean, moving_variance = (w.copy() for w in layer.get_weights())
-    y = layer(x, training=True).numpy()
+    y = keras.ops.convert_to_numpy(layer(x, training=True))
 
     mean, variance = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))  # biased, as Keras
     np.testing.assert_allclose(
@@ -83,7 +87,8 @@ def test_bfloat16_policy_trains_in_float32_statistics():
     ours = BatchNormalization(dtype="mixed_bfloat16")
     reference = keras.layers.BatchNormalization(dtype="mixed_bfloat16")
     y, y_ref = ours(x, training=True), reference(x, training=True)
-    assert y.dtype == y_ref.dtype == tf.bfloat16
+    assert keras.backend.standardize_dtype(y.dtype) == "bfloat16"
+    assert keras.backend.standardize_dtype(y_ref.dtype) == "bfloat16"
     assert ours.moving_variance.dtype == "float32"
     np.testing.assert_allclose(
         ours.moving_variance.numpy(), reference.moving_variance.numpy(), rtol=1e-2
