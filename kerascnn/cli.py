@@ -297,6 +297,7 @@ _DISTILL_TRAINING = (
     "schedule",
     "warmup_epochs",
     "weight_decay",
+    "ema_momentum",
     "seed",
 )
 

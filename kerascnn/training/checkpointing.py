@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -82,11 +83,37 @@ class EpochClock(keras.callbacks.Callback):
         return {"seconds": seconds, "train_seconds": self._train_seconds or seconds}
 
 
+@contextlib.contextmanager
+def averaged_weights(model: keras.Model):
+    """Gives `model` its optimizer's moving average of the weights (Keras'
+    `use_ema`) for the duration, then its trained weights back; does nothing
+    if the optimizer keeps no average.
+
+    `checkpoint.keras` keeps the trained weights (and, in the optimizer, the
+    average) so that a resumed run continues exactly; `best.keras` is the
+    model validation scored: the average.
+    """
+    optimizer = model.optimizer
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        optimizer = optimizer.inner_optimizer
+    if optimizer is None or not optimizer.use_ema:
+        yield
+        return
+    trained = [keras.ops.convert_to_numpy(v) for v in model.trainable_variables]
+    optimizer.finalize_variable_values(model.trainable_variables)
+    try:
+        yield
+    finally:
+        for variable, value in zip(model.trainable_variables, trained, strict=True):
+            variable.assign(value)
+
+
 class RunCheckpoint(EpochClock):
     """Writes the run's state at the end of every epoch, atomically.
 
     In `run_dir`: `checkpoint.keras` (model and optimizer state after the
-    last completed epoch), `best.keras` (the best model by `monitor`),
+    last completed epoch), `best.keras` (the best model by `monitor`; its
+    weights are the average where the optimizer keeps one),
     `history.json` and `history.csv` (each epoch's logs, with its wall
     `seconds` and the `train_seconds` before validation), and last `state.json`, which names the
     completed epoch. A run killed at any moment resumes from the last
@@ -130,7 +157,8 @@ class RunCheckpoint(EpochClock):
             self.best = value
         atomic_files.save_model(self.model, self.run_dir / CHECKPOINT)
         if improved:
-            atomic_files.save_model(self.model, self.run_dir / BEST)
+            with averaged_weights(self.model):
+                atomic_files.save_model(self.model, self.run_dir / BEST)
         atomic_files.write_json(self.run_dir / HISTORY_JSON, self.history)
         atomic_files.write_text(self.run_dir / HISTORY_CSV, history_csv(self.history))
         # Written last: it is what makes the epoch count as completed.

@@ -35,6 +35,12 @@ class TrainConfig:
         weight_decay: Weight decay (adamw and sgd).
         label_smoothing: Share of each one-hot target spread evenly over
             the classes, in [0, 1) (softmax and linear heads); 0 for none.
+        ema_momentum: None, or keep an exponential moving average of the
+            trainable weights, updated every step with this momentum (e.g.
+            0.999, an average over about the last 1,000 steps; Keras'
+            `use_ema`). Validation, `best.keras` and a distilled student use
+            the average; batch norm's moving statistics are the trained
+            weights' (Keras averages trainable weights only).
         monitor: Metric that picks the best model (`val_accuracy`; falls
             back to `accuracy` without validation data).
         seed: Makes the run reproducible: weights, ops, and the data's
@@ -69,6 +75,12 @@ class TrainConfig:
     weight_decay: float = option(0.0, "weight decay (adamw, sgd)", stage=True)
     label_smoothing: float = option(
         0.0, "share of each target spread over the classes, e.g. 0.1", stage=True
+    )
+    ema_momentum: float | None = option(
+        None,
+        "average the weights over the steps with this momentum, e.g. 0.999; validation "
+        "and best.keras use the average",
+        stage=True,
     )
     monitor: str = option(
         "val_accuracy", "metric that picks best.keras", choices=MONITORS, stage=True
@@ -130,6 +142,11 @@ class TrainConfig:
             raise UsageError(
                 "`label_smoothing` must be in [0, 1), e.g. 0.1. "
                 f"Received: label_smoothing={self.label_smoothing!r}"
+            )
+        if self.ema_momentum is not None and not 0 < self.ema_momentum < 1:
+            raise UsageError(
+                "`ema_momentum` must be in (0, 1), e.g. 0.999, or None for no average. "
+                f"Received: ema_momentum={self.ema_momentum!r}"
             )
         if self.cpu_replicas is not None:
             positive_int("cpu_replicas")

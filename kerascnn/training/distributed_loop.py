@@ -109,10 +109,14 @@ def fit_distributed(
         callback_list.on_epoch_begin(epoch)
         logs = run_epoch(train_step, train_batches, on_batch)
         if validation_batches is not None and not model.stop_training:
+            callback_list.on_test_begin()  # e.g. SwapEMAWeights, as in Keras' fit
             val = run_epoch(test_step, validation_batches)
+            callback_list.on_test_end(val)
             logs.update({f"val_{k}": v for k, v in val.items()})
         callback_list.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
     callback_list.on_train_end()
+    # As Keras' fit ends: an averaging optimizer hands the model its average.
+    model.optimizer.finalize_variable_values(model.trainable_variables)
     return model.history

@@ -77,13 +77,22 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
             warmup_target=lr if warmup else None,
             warmup_steps=warmup,
         )
+    average = {}
+    if config.ema_momentum is not None:
+        average = {"use_ema": True, "ema_momentum": config.ema_momentum}
     if config.optimizer == "adam":
-        return keras.optimizers.Adam(lr)
+        return keras.optimizers.Adam(lr, **average)
     if config.optimizer == "adamw":
-        return keras.optimizers.AdamW(lr, weight_decay=config.weight_decay)
+        return keras.optimizers.AdamW(lr, weight_decay=config.weight_decay, **average)
     return keras.optimizers.SGD(
-        lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay or None
+        lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay or None, **average
     )
+
+
+def average_callbacks(config: TrainConfig) -> list:
+    """Keras' `SwapEMAWeights` where the run averages its weights, so that
+    validation scores the average; nothing otherwise."""
+    return [keras.callbacks.SwapEMAWeights()] if config.ema_momentum is not None else []
 
 
 @contextlib.contextmanager
@@ -410,7 +419,7 @@ def train(
 
     guard = DivergenceGuard()
     checkpoint = RunCheckpoint(write_dir, monitor, history=history, best=best, guard=guard)
-    fit_callbacks = [guard, checkpoint, *callbacks]
+    fit_callbacks = [guard, *average_callbacks(config), checkpoint, *callbacks]
     start = time.perf_counter()
     try:
         with deterministic_ops(config.seed is not None):

@@ -207,6 +207,7 @@ def distill(
     from kerascnn.training.evaluation import evaluate
     from kerascnn.training.run import (
         TEST_FILE,
+        average_callbacks,
         data_record,
         deterministic_ops,
         make_optimizer,
@@ -275,7 +276,12 @@ def distill(
     validation = data.splits.get("validation")
     guard = DivergenceGuard()
     epoch_log = _EpochLog(run_dir / HISTORY_JSON)
-    callbacks = [guard, keras.callbacks.BackupAndRestore(str(backup)), epoch_log]
+    callbacks = [
+        guard,
+        *average_callbacks(config),
+        keras.callbacks.BackupAndRestore(str(backup)),
+        epoch_log,
+    ]
     start = time.perf_counter()
     with deterministic_ops(config.seed is not None):
         distiller.fit(
@@ -291,7 +297,8 @@ def distill(
             f"Distillation diverged at epoch {guard.diverged_at[0]}: the loss became NaN or "
             f"infinite. Lower the learning rate (it is {config.learning_rate})."
         )
-    # Short runs leave batch norm's moving statistics behind the weights.
+    # Short runs leave batch norm's moving statistics behind the weights (and
+    # Keras' fit ends by giving the student its averaged weights, if any).
     recalibrate_batch_norm(student, _student_data(data, shapes[1]).train)
     teacher_print = fingerprint(teacher)["weights_sha256"]
     student.update_metadata(

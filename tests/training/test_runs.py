@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from kerascnn import ConvNetSpec
 from kerascnn.data import ImageDataset, load_dataset
+from kerascnn.errors import UsageError
 from kerascnn.training import TrainConfig, TrainingDiverged, evaluate, train
 
 from .helpers import ROOT, SMALL_SPEC, kerascnn_command, run_kerascnn, write_spec
@@ -76,6 +77,60 @@ def test_steps_per_execution_trains_the_same_steps(tfds_data_dir, tmp_path):
     one, many = weights(1, "one"), weights(4, "four")
     for a, b in zip(one, many, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+class _StepWeights(keras.callbacks.Callback):
+    """The trainable weights after every training step (one step a call)."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps.append([v.numpy().copy() for v in self.model.trainable_variables])
+
+
+def test_an_averaging_run_validates_and_keeps_the_average(tfds_data_dir, tmp_path):
+    keras.utils.set_random_seed(3)
+    data = load_dataset("tfds:mnist", data_dir=tfds_data_dir, max_examples=640, seed=3)
+    config = TrainConfig(
+        epochs=1, optimizer="sgd", learning_rate=0.05, seed=3, steps_per_execution=1,
+        ema_momentum=0.9,
+    )  # fmt: skip
+    steps = _StepWeights()
+    result = train(SMALL_SPEC, data, tmp_path, config, test=False, verbose=0, callbacks=[steps])
+
+    # NumPy oracle of Polyak averaging as Keras defines it: the first step's
+    # weights, then average <- m * average + (1 - m) * weights after each step.
+    average = steps.steps[0]
+    for weights in steps.steps[1:]:
+        average = [0.9 * a + 0.1 * w for a, w in zip(average, weights, strict=True)]
+    best = keras.saving.load_model(result.best_model_path)
+    checkpoint = keras.saving.load_model(tmp_path / "checkpoint.keras")
+    for ours, expected in zip(best.trainable_weights, average, strict=True):
+        np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-5, atol=1e-6)
+    # The checkpoint trains on from the last step's weights, not the average
+    # (to rounding: Keras' SwapEMAWeights swaps by adding and subtracting).
+    for ours, expected in zip(checkpoint.trainable_weights, steps.steps[-1], strict=True):
+        np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-6, atol=1e-7)
+    assert not np.allclose(average[0], steps.steps[-1][0])
+    # Validation scored the average, i.e. the model in best.keras.
+    assert evaluate(best, data, "validation").accuracy == pytest.approx(
+        result.history[0]["val_accuracy"], abs=1e-6
+    )
+
+
+def test_an_averaging_runs_checkpoint_carries_the_average_to_resume_from(mnist_small, tmp_path):
+    config = TrainConfig(epochs=1, ema_momentum=0.95)
+    train(SMALL_SPEC, mnist_small, tmp_path, config, test=False, verbose=0)
+    checkpoint = keras.saving.load_model(tmp_path / "checkpoint.keras")
+    best = keras.saving.load_model(tmp_path / "best.keras")
+    # Handing the checkpoint its stored average (Keras' public way) gives
+    # best.keras: the average is in the optimizer state a resumed run loads.
+    checkpoint.optimizer.finalize_variable_values(checkpoint.trainable_variables)
+    for ours, expected in zip(checkpoint.get_weights(), best.get_weights(), strict=True):
+        np.testing.assert_allclose(ours, expected, rtol=1e-6, atol=1e-7)
+    assert checkpoint.optimizer.use_ema and checkpoint.optimizer.ema_momentum == 0.95
 
 
 def test_an_existing_run_is_not_overwritten(mnist_small, tmp_path):
@@ -193,6 +248,12 @@ def test_mixed_precision_and_xla_options_train(mnist_small, tmp_path):
     assert model.get_layer("predictions").dtype_policy.name == "float32"
     assert np.isfinite(result.history[0]["loss"])
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+
+
+@pytest.mark.parametrize("momentum", [0.0, 1.0, 1.5])
+def test_a_moving_average_outside_0_1_is_refused(momentum):
+    with pytest.raises(UsageError, match=rf"e\.g\. 0\.999.*Received: ema_momentum={momentum}"):
+        TrainConfig(ema_momentum=momentum)
 
 
 def test_seed_and_xla_together_are_refused():

@@ -169,11 +169,12 @@ def test_flags_replace_only_their_settings_of_the_recipe(digits, tmp_path):
     out = tmp_path / "run"
     result = run_kerascnn(
         "distill", "lenet5.mnist", "lenet5", "--data", digits / "labelled", "--out", out,
-        "--recipe", recipe, "--epochs", "1", "--student-loss-weight", "0.5", "--verbose", "0",
+        "--recipe", recipe, "--epochs", "1", "--student-loss-weight", "0.5",
+        "--ema-momentum", "0.9", "--verbose", "0",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     record = json.loads((out / "distill.json").read_text())
     assert record["recipe"] == "quick"
     assert record["config"]["epochs"] == 1 and record["config"]["optimizer"] == "sgd"
-    assert record["config"]["learning_rate"] == 0.01
+    assert record["config"]["learning_rate"] == 0.01 and record["config"]["ema_momentum"] == 0.9
     assert record["distill"] == {"temperature": 2.0, "student_loss_weight": 0.5}
