@@ -90,7 +90,7 @@ def averaged_weights(model: keras.Model):
     if the optimizer keeps no average.
 
     `checkpoint.keras` keeps the trained weights (and, in the optimizer, the
-    average) so that a resumed run continues exactly; `best.keras` is the
+    average) for a resumed run to continue from; `best.keras` is the
     model validation scored: the average.
     """
     optimizer = model.optimizer

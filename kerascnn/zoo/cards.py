@@ -152,6 +152,20 @@ def _micro_section(micro: dict) -> list[str]:
     ]
 
 
+def _regularisers(config: dict) -> str:
+    """Label smoothing and weight averaging, where the run used them (older
+    runs' records have no `ema_momentum`)."""
+    text = ""
+    if config.get("label_smoothing"):
+        text += f"label smoothing {config['label_smoothing']}, "
+    if config.get("ema_momentum"):
+        text += (
+            f"moving average of the weights (momentum {config['ema_momentum']}; validation "
+            "and this preset use the average), "
+        )
+    return text
+
+
 def _selection(training: dict) -> str:
     """How the published epoch was picked, in words."""
     if "teacher" in training:
@@ -242,7 +256,7 @@ def render_card(metadata: dict, transfer: dict | None = None, micro: dict | None
         f"({_selection(training)}); optimizer {config['optimizer']}, peak learning rate "
         f"{config['learning_rate']}, {config['schedule']} schedule, "
         f"{config['warmup_epochs']} warm-up epoch(s), weight decay {config['weight_decay']}, "
-        f"batch size {training['data']['batch_size']}, augmentation "
+        f"{_regularisers(config)}batch size {training['data']['batch_size']}, augmentation "
         f"{training['data'].get('augment') or 'none'}, seed {config['seed']}. "
         f"Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".",
         *_teacher_lines(training),

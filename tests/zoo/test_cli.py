@@ -53,6 +53,8 @@ def test_train_a_zoo_name_then_publish_it_as_a_measured_preset(tfds_data_dir, tm
         "0",
         "--label-smoothing",
         "0.1",
+        "--ema-momentum",
+        "0.99",
         "--out",
         str(run),
         "--verbose",
@@ -95,6 +97,7 @@ def test_train_a_zoo_name_then_publish_it_as_a_measured_preset(tfds_data_dir, tm
     train_line = shlex.split(metadata["reproduce"][0])
     assert train_line[train_line.index("--label-smoothing") + 1] == "0.1"
     assert train_line[train_line.index("--validation-split") + 1] == "0.0"
+    assert train_line[train_line.index("--ema-momentum") + 1] == "0.99"
     assert metadata["training"]["monitor"] == "accuracy"
     # The epoch's time fits inside the command's; images/s counts training steps only.
     training = metadata["training"]
@@ -137,6 +140,7 @@ def test_train_a_zoo_name_then_publish_it_as_a_measured_preset(tfds_data_dir, tm
     assert "lenet5.tiny" in (cards / "README.md").read_text()
     assert f"{training['images_per_second']:,.0f} training images a second" in card
     assert "(by training accuracy: every training image was trained on, none held out)" in card
+    assert "label smoothing 0.1, moving average of the weights (momentum 0.99;" in card
 
 
 def test_publish_refuses_a_run_of_another_network(tfds_data_dir, tmp_path):
