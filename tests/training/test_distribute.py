@@ -14,6 +14,8 @@ def _train_args(tmp_path, tfds_data_dir, run):
         "train", write_spec(tmp_path), "--data", "tfds:mnist", "--data-dir", tfds_data_dir,
         "--max-examples", "1024", "--batch-size", "64", "--epochs", "2", "--out", run,
         "--verbose", "2",
+        # Averaged weights: validation swaps them in on every replica or worker.
+        "--ema-momentum", "0.9",
     ]  # fmt: skip
 
 
