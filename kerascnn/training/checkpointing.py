@@ -83,31 +83,6 @@ class EpochClock(keras.callbacks.Callback):
         return {"seconds": seconds, "train_seconds": self._train_seconds or seconds}
 
 
-@contextlib.contextmanager
-def averaged_weights(model: keras.Model):
-    """Gives `model` its optimizer's moving average of the weights (Keras'
-    `use_ema`) for the duration, then its trained weights back; does nothing
-    if the optimizer keeps no average.
-
-    `checkpoint.keras` keeps the trained weights (and, in the optimizer, the
-    average) for a resumed run to continue from; `best.keras` is the
-    model validation scored: the average.
-    """
-    optimizer = model.optimizer
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        optimizer = optimizer.inner_optimizer
-    if optimizer is None or not optimizer.use_ema:
-        yield
-        return
-    trained = [keras.ops.convert_to_numpy(v) for v in model.trainable_variables]
-    optimizer.finalize_variable_values(model.trainable_variables)
-    try:
-        yield
-    finally:
-        for variable, value in zip(model.trainable_variables, trained, strict=True):
-            variable.assign(value)
-
-
 class RunCheckpoint(EpochClock):
     """Writes the run's state at the end of every epoch, atomically.
 
@@ -126,15 +101,20 @@ class RunCheckpoint(EpochClock):
         history: Epoch logs of the run so far (when resuming).
         best: Best `monitor` value so far (when resuming).
         guard: The run's `DivergenceGuard`; a diverged epoch is not saved.
+        average: The run's `AveragedWeights`, if it averages its weights:
+            `best.keras` is then the average (what validation scored) and
+            `checkpoint.keras` the trained weights, with the average in its
+            optimizer state for a resumed run to continue.
     """
 
-    def __init__(self, run_dir, monitor, history=(), best=None, guard=None):
+    def __init__(self, run_dir, monitor, history=(), best=None, guard=None, average=None):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.monitor = monitor
         self.history = list(history)
         self.best = best
         self.guard = guard
+        self.average = average
 
     def _improved(self, value: float) -> bool:
         if self.best is None:
@@ -157,7 +137,7 @@ class RunCheckpoint(EpochClock):
             self.best = value
         atomic_files.save_model(self.model, self.run_dir / CHECKPOINT)
         if improved:
-            with averaged_weights(self.model):
+            with self.average.applied() if self.average else contextlib.nullcontext():
                 atomic_files.save_model(self.model, self.run_dir / BEST)
         atomic_files.write_json(self.run_dir / HISTORY_JSON, self.history)
         atomic_files.write_text(self.run_dir / HISTORY_CSV, history_csv(self.history))

@@ -39,8 +39,8 @@ class TrainConfig:
             trainable weights, updated every step with this momentum (e.g.
             0.999, an average over about the last 1,000 steps; Keras'
             `use_ema`). Validation, `best.keras` and a distilled student use
-            the average; batch norm's moving statistics are the trained
-            weights' (Keras averages trainable weights only).
+            the average, with batch norm statistics recomputed for it on
+            2,048 training images (Keras averages trainable weights only).
         monitor: Metric that picks the best model (`val_accuracy`; falls
             back to `accuracy` without validation data).
         seed: Makes the run reproducible: weights, ops, and the data's

@@ -23,6 +23,7 @@ from kerascnn.builder import ConvNet, build_model, head_activation
 from kerascnn.errors import MissingInputError, OutputExistsError, TrainingDiverged, UsageError
 from kerascnn.losses import classification_loss
 from kerascnn.spec import ConvNetSpec
+from kerascnn.training.averaging import AveragedWeights
 from kerascnn.training.checkpointing import (
     BEST,
     CHECKPOINT,
@@ -87,12 +88,6 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
     return keras.optimizers.SGD(
         lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay or None, **average
     )
-
-
-def average_callbacks(config: TrainConfig) -> list:
-    """Keras' `SwapEMAWeights` where the run averages its weights, so that
-    validation scores the average; nothing otherwise."""
-    return [keras.callbacks.SwapEMAWeights()] if config.ema_momentum is not None else []
 
 
 @contextlib.contextmanager
@@ -418,8 +413,11 @@ def train(
         )
 
     guard = DivergenceGuard()
-    checkpoint = RunCheckpoint(write_dir, monitor, history=history, best=best, guard=guard)
-    fit_callbacks = [guard, *average_callbacks(config), checkpoint, *callbacks]
+    average = AveragedWeights(train_data) if config.ema_momentum is not None else None
+    checkpoint = RunCheckpoint(
+        write_dir, monitor, history=history, best=best, guard=guard, average=average
+    )
+    fit_callbacks = [guard, *([average] if average else []), checkpoint, *callbacks]
     start = time.perf_counter()
     try:
         with deterministic_ops(config.seed is not None):

@@ -203,18 +203,17 @@ def distill(
     from kerascnn.data import DataConfig, load_dataset
     from kerascnn.export.metadata import fingerprint
     from kerascnn.model_source import input_shape, load_keras_model
+    from kerascnn.training.averaging import recalibrate_batch_norm
     from kerascnn.training.checkpointing import DivergenceGuard
     from kerascnn.training.evaluation import evaluate
     from kerascnn.training.run import (
         TEST_FILE,
-        average_callbacks,
         data_record,
         deterministic_ops,
         make_optimizer,
         run_machine,
         run_versions,
     )
-    from kerascnn.zoo.finetuning import recalibrate_batch_norm
 
     if not isinstance(recipe, DistillRecipe):
         recipe = load_distill_recipe(recipe)
@@ -278,7 +277,9 @@ def distill(
     epoch_log = _EpochLog(run_dir / HISTORY_JSON)
     callbacks = [
         guard,
-        *average_callbacks(config),
+        # Validation scores the average with the batch norm statistics of the
+        # trained weights; the student is recalibrated for it at the end.
+        *([keras.callbacks.SwapEMAWeights()] if config.ema_momentum is not None else []),
         keras.callbacks.BackupAndRestore(str(backup)),
         epoch_log,
     ]

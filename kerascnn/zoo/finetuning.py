@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from kerascnn import atomic_files
 from kerascnn.builder import ConvNet
 from kerascnn.errors import OutputExistsError
 from kerascnn.training import evaluate, train
+from kerascnn.training.averaging import recalibrate_batch_norm
 from kerascnn.training.run import TEST_FILE
 from kerascnn.zoo.recipe import PARTS, RECIPES_DIR, Recipe, Stage, list_recipes, load_recipe
 from kerascnn.zoo.registry import ZooError
@@ -39,41 +39,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("kerascnn.zoo")
-
-
-def recalibrate_batch_norm(model: keras.Model, dataset, max_images: int = 2048) -> None:
-    """Sets the moving statistics of trainable batch norm layers to those of
-    the training images ("precise BN", Wu and Johnson 2021).
-
-    With a few labelled images a run has a few hundred steps, too few for
-    the moving averages (momentum 0.99) to catch up with weights that moved
-    a lot: such a model can fit its training images and still be near
-    chance in inference mode. One pass over up to `max_images` training
-    images, with the momentum at zero, gives every layer the statistics of
-    the data it was trained on. Frozen layers keep theirs.
-    """
-    layers = [
-        layer
-        for layer in model.layers
-        if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
-    ]
-    if not layers:
-        return
-    batches, count = [], 0
-    for images, _ in dataset:
-        batches.append(keras.ops.convert_to_numpy(images))
-        count += len(batches[-1])
-        if count >= max_images:
-            break
-    images = np.concatenate(batches)[:max_images]
-    momenta = [layer.momentum for layer in layers]
-    try:
-        for layer in layers:
-            layer.momentum = 0.0
-        model(images, training=True)
-    finally:
-        for layer, momentum in zip(layers, momenta):
-            layer.momentum = momentum
 
 
 def _convnet(model, what: str) -> ConvNet:

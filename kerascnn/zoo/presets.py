@@ -220,6 +220,13 @@ def save_preset(model: keras.Model, directory: str | Path, metadata: dict) -> Pr
     import keras
 
     metadata = {**metadata, "format_version": FORMAT_VERSION}
+    if model.optimizer is not None:
+        # A preset is an architecture and its weights: a run's best.keras
+        # also carries its optimizer (and compile settings), which Keras
+        # would write into both files.
+        trained = model
+        model = type(model).from_config(model.get_config())
+        model.set_weights(trained.get_weights())
     with atomic_files.directory(directory) as tmp:
         config = keras.saving.serialize_keras_object(model)
         (tmp / CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")

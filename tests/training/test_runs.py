@@ -128,8 +128,9 @@ def test_an_averaging_runs_checkpoint_carries_the_average_to_resume_from(mnist_s
     # Handing the checkpoint its stored average (Keras' public way) gives
     # best.keras: the average is in the optimizer state a resumed run loads.
     checkpoint.optimizer.finalize_variable_values(checkpoint.trainable_variables)
-    for ours, expected in zip(checkpoint.get_weights(), best.get_weights(), strict=True):
-        np.testing.assert_allclose(ours, expected, rtol=1e-6, atol=1e-7)
+    pairs = zip(checkpoint.trainable_weights, best.trainable_weights, strict=True)
+    for ours, expected in pairs:
+        np.testing.assert_allclose(ours.numpy(), expected.numpy(), rtol=1e-6, atol=1e-7)
     assert checkpoint.optimizer.use_ema and checkpoint.optimizer.ema_momentum == 0.95
 
 

@@ -87,6 +87,8 @@ def test_train_a_zoo_name_then_publish_it_as_a_measured_preset(tfds_data_dir, tm
     )
     assert result.returncode == 0, result.stderr
     preset = read_preset(presets / "lenet5.tiny")
+    # The run's optimizer (and its moving average) stays in the run folder.
+    assert not json.loads((preset.directory / "config.json").read_text()).get("compile_config")
     metadata = preset.metadata
     assert metadata["test_examples"] == 10_000
     assert metadata["parameters"] == 61_706

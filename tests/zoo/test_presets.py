@@ -10,6 +10,7 @@ import threading
 import zipfile
 from pathlib import Path
 
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -44,6 +45,10 @@ def test_the_required_presets_ship():
 def test_a_preset_is_the_models_own_keras_config(name):
     folder = packaged_presets()[name]
     config = json.loads((folder / "config.json").read_text())
+    # Architecture and weights only: no run's optimizer or compile settings.
+    assert not config.get("compile_config")
+    with h5py.File(folder / "model.weights.h5") as weights:
+        assert "optimizer" not in weights
     # Keras itself, in safe mode, builds the architecture from the file.
     model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     metadata = json.loads((folder / "metadata.json").read_text())
