@@ -74,6 +74,8 @@ class AveragedWeights(keras.callbacks.Callback):
         train_data: Training batches; the first `max_images` images (taken
             once, here) give the average its batch norm statistics.
         max_images: How many.
+        network: The network whose batch norm layers see those images, if
+            not the fitted model itself (a `Distiller`'s student).
 
     Example:
     >>> average = AveragedWeights(data.train)
@@ -82,9 +84,10 @@ class AveragedWeights(keras.callbacks.Callback):
     ...     model.save("averaged.keras")
     """
 
-    def __init__(self, train_data, max_images: int = 2048):
+    def __init__(self, train_data, max_images: int = 2048, network: keras.Model | None = None):
         super().__init__()
         self.images = _first_images(train_data, max_images)
+        self.network = network
         self._lent = None
 
     @contextlib.contextmanager
@@ -95,7 +98,7 @@ class AveragedWeights(keras.callbacks.Callback):
             optimizer = optimizer.inner_optimizer
         own = [keras.ops.convert_to_numpy(v) for v in self.model.weights]
         optimizer.finalize_variable_values(self.model.trainable_variables)
-        recalibrate_batch_norm(self.model, self.images)
+        recalibrate_batch_norm(self.network or self.model, self.images)
         try:
             yield
         finally:

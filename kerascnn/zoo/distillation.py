@@ -203,7 +203,7 @@ def distill(
     from kerascnn.data import DataConfig, load_dataset
     from kerascnn.export.metadata import fingerprint
     from kerascnn.model_source import input_shape, load_keras_model
-    from kerascnn.training.averaging import recalibrate_batch_norm
+    from kerascnn.training.averaging import AveragedWeights, recalibrate_batch_norm
     from kerascnn.training.checkpointing import DivergenceGuard
     from kerascnn.training.evaluation import evaluate
     from kerascnn.training.run import (
@@ -270,6 +270,7 @@ def distill(
         steps_per_execution=config.steps_per_execution,
     )
     train_views = _view_batches(data.train, *shapes)
+    student_data = _student_data(data, shapes[1])
     # BackupAndRestore (resuming) needs a built model.
     distiller(next(iter(train_views.take(1)))[0])
     validation = data.splits.get("validation")
@@ -277,9 +278,11 @@ def distill(
     epoch_log = _EpochLog(run_dir / HISTORY_JSON)
     callbacks = [
         guard,
-        # Validation scores the average with the batch norm statistics of the
-        # trained weights; the student is recalibrated for it at the end.
-        *([keras.callbacks.SwapEMAWeights()] if config.ema_momentum is not None else []),
+        *(
+            [AveragedWeights(student_data.train, network=student)]
+            if config.ema_momentum is not None
+            else []
+        ),
         keras.callbacks.BackupAndRestore(str(backup)),
         epoch_log,
     ]
@@ -300,7 +303,7 @@ def distill(
         )
     # Short runs leave batch norm's moving statistics behind the weights (and
     # Keras' fit ends by giving the student its averaged weights, if any).
-    recalibrate_batch_norm(student, _student_data(data, shapes[1]).train)
+    recalibrate_batch_norm(student, student_data.train)
     teacher_print = fingerprint(teacher)["weights_sha256"]
     student.update_metadata(
         class_names=teacher_names,

@@ -10,6 +10,7 @@ from PIL import Image
 import kerascnn
 from kerascnn.training import TrainConfig
 from kerascnn.training.config import DistillConfig
+from kerascnn.training.evaluation import evaluate
 from kerascnn.zoo import create_model, distill
 from kerascnn.zoo.distillation import labelled_crossentropy
 from kerascnn.zoo.recipe import ZooError, list_distill_recipes, load_distill_recipe
@@ -82,6 +83,25 @@ def test_a_student_of_another_input_takes_the_teachers_classes(digits, tmp_path)
     record = json.loads((tmp_path / "run" / "distill.json").read_text())
     assert record["data"]["sizes"] == {"train": 100, "test": 200, "unlabeled": 300}
     assert record["distill"] == {"temperature": 4.0, "student_loss_weight": 0.1}
+
+
+def test_validation_scores_the_averaged_student_it_ends_with(digits, tmp_path):
+    student = create_model(
+        "tinyvgg_8k", input_shape=(32, 32, 3), class_names=[str(d) for d in range(10)]
+    )
+    data_config = {"batch_size": 16, "validation_split": 0.3}
+    result = distill(
+        "lenet5.mnist", student, digits / "labelled", tmp_path / "run",
+        TrainConfig(epochs=2, learning_rate=5e-3, ema_momentum=0.9, seed=0),
+        data_config=data_config, verbose=0,
+    )  # fmt: skip
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    # The student ends as validation last scored it: the average of its
+    # weights, with batch norm statistics for the average (Keras'
+    # SwapEMAWeights would score the trained weights' statistics).
+    report = evaluate(result.model, digits / "labelled", "validation", data_config=data_config)
+    assert report.examples == 30
+    assert history[-1]["val_accuracy"] == pytest.approx(report.accuracy, abs=1e-6)
 
 
 @pytest.mark.slow
