@@ -11,12 +11,25 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
+
 ROOT = Path(__file__).resolve().parents[2]
 SMALL_SPEC = {
     "name": "small",
     "blocks": [{"filters": 8, "kernel_size": 5}, {"filters": 16}],
     "head": {"dense": [32]},
 }
+
+
+class StepWeights(keras.callbacks.Callback):
+    """The trainable weights after every training step (one step a call)."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps.append([v.numpy().copy() for v in self.model.trainable_variables])
 
 
 def write_spec(tmp_path) -> str:

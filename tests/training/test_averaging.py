@@ -6,6 +6,8 @@ import tensorflow as tf
 
 from kerascnn.training.averaging import AveragedWeights
 
+from .helpers import StepWeights
+
 
 def _network():
     inputs = keras.Input((8, 8, 1))
@@ -13,15 +15,6 @@ def _network():
     normed = keras.layers.BatchNormalization(name="norm")(features)
     outputs = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(normed))
     return keras.Model(inputs, outputs)
-
-
-class _StepWeights(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.steps = []
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.steps.append([v.numpy().copy() for v in self.model.trainable_variables])
 
 
 def test_the_average_gets_its_own_batch_norm_statistics_and_gives_them_back():
@@ -36,7 +29,7 @@ def test_the_average_gets_its_own_batch_norm_statistics_and_gives_them_back():
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         steps_per_execution=1,
     )
-    average, steps = AveragedWeights(train, max_images=64), _StepWeights()
+    average, steps = AveragedWeights(train, max_images=64), StepWeights()
     model.fit(train, epochs=1, callbacks=[average, steps], shuffle=False, verbose=0)
     np.testing.assert_array_equal(average.images, images[:64])
 

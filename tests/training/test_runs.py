@@ -16,7 +16,14 @@ from kerascnn.data import ImageDataset, load_dataset
 from kerascnn.errors import UsageError
 from kerascnn.training import TrainConfig, TrainingDiverged, evaluate, train
 
-from .helpers import ROOT, SMALL_SPEC, kerascnn_command, run_kerascnn, write_spec
+from .helpers import (
+    ROOT,
+    SMALL_SPEC,
+    StepWeights,
+    kerascnn_command,
+    run_kerascnn,
+    write_spec,
+)
 
 
 @pytest.fixture(scope="module")
@@ -79,17 +86,6 @@ def test_steps_per_execution_trains_the_same_steps(tfds_data_dir, tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
-class _StepWeights(keras.callbacks.Callback):
-    """The trainable weights after every training step (one step a call)."""
-
-    def __init__(self):
-        super().__init__()
-        self.steps = []
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.steps.append([v.numpy().copy() for v in self.model.trainable_variables])
-
-
 def test_an_averaging_run_validates_and_keeps_the_average(tfds_data_dir, tmp_path):
     keras.utils.set_random_seed(3)
     data = load_dataset("tfds:mnist", data_dir=tfds_data_dir, max_examples=640, seed=3)
@@ -97,7 +93,7 @@ def test_an_averaging_run_validates_and_keeps_the_average(tfds_data_dir, tmp_pat
         epochs=1, optimizer="sgd", learning_rate=0.05, seed=3, steps_per_execution=1,
         ema_momentum=0.9,
     )  # fmt: skip
-    steps = _StepWeights()
+    steps = StepWeights()
     result = train(SMALL_SPEC, data, tmp_path, config, test=False, verbose=0, callbacks=[steps])
 
     # NumPy oracle of Polyak averaging as Keras defines it: the first step's
