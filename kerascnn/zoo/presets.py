@@ -220,7 +220,7 @@ def save_preset(model: keras.Model, directory: str | Path, metadata: dict) -> Pr
     import keras
 
     metadata = {**metadata, "format_version": FORMAT_VERSION}
-    if model.optimizer is not None:
+    if model.compiled:
         # A preset is an architecture and its weights: a run's best.keras
         # also carries its optimizer (and compile settings), which Keras
         # would write into both files.

@@ -25,7 +25,7 @@ from kerascnn.zoo import (
     resolve_preset,
 )
 from kerascnn.zoo.cards import expected_cards
-from kerascnn.zoo.presets import packaged_presets, read_preset
+from kerascnn.zoo.presets import packaged_presets, read_preset, save_preset
 from tests.conftest import ROOT, read_idx, shared
 
 PRESETS = sorted(packaged_presets())
@@ -45,10 +45,12 @@ def test_the_required_presets_ship():
 def test_a_preset_is_the_models_own_keras_config(name):
     folder = packaged_presets()[name]
     config = json.loads((folder / "config.json").read_text())
-    # Architecture and weights only: no run's optimizer or compile settings.
+    # Architecture and weights only: no run's optimizer or compile settings,
+    # and no provenance pointing at an earlier version of itself.
     assert not config.get("compile_config")
     with h5py.File(folder / "model.weights.h5") as weights:
         assert "optimizer" not in weights
+    assert config["config"]["provenance"].get("preset") != name
     # Keras itself, in safe mode, builds the architecture from the file.
     model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     metadata = json.loads((folder / "metadata.json").read_text())
@@ -253,6 +255,24 @@ def test_a_local_preset_folder_loads_like_the_packaged_one(tmp_path):
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(load_preset(folder)(x)),
         keras.ops.convert_to_numpy(create_model("lenet5.mnist")(x)),
+    )
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_saved_preset_is_the_architecture_and_weights_alone(compiled, tmp_path):
+    model = create_model("lenet5.mnist")
+    if compiled:  # as a run's best.keras comes back: with its optimizer, built
+        model.compile(keras.optimizers.SGD(0.1, use_ema=True), "sparse_categorical_crossentropy")
+        model.optimizer.build(model.trainable_variables)
+    metadata = json.loads((packaged_presets()["lenet5.mnist"] / "metadata.json").read_text())
+    preset = save_preset(model, tmp_path / "lenet5.mnist", metadata)
+    assert not json.loads((preset.directory / "config.json").read_text()).get("compile_config")
+    with h5py.File(preset.directory / "model.weights.h5") as weights:
+        assert "optimizer" not in weights
+    x = np.random.default_rng(2).uniform(0, 255, (2, 28, 28, 1)).astype("float32")
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(load_preset(preset.directory)(x)),
+        keras.ops.convert_to_numpy(model(x)),
     )
 
 
