@@ -58,22 +58,25 @@ def digits(tmp_path_factory):
     return _digits(tmp_path_factory.mktemp("digits"), labelled=10, tested=20, unlabelled=300)
 
 
-def _distil(digits, out, epochs, **distill_settings):
+def _distil(digits, out, epochs, validation_split=0.0, ema_momentum=None, **distill_settings):
     # A 28x28 gray teacher, a 32x32 RGB student: each sees its own view.
     student = create_model(
         "tinyvgg_8k", input_shape=(32, 32, 3), class_names=[str(d) for d in range(10)]
     )
     return distill(
         "lenet5.mnist", student, digits / "labelled", out,
-        TrainConfig(epochs=epochs, learning_rate=5e-3, seed=0),
+        TrainConfig(epochs=epochs, learning_rate=5e-3, ema_momentum=ema_momentum, seed=0),
         DistillConfig(**distill_settings),
-        data_config={"unlabeled": digits / "unlabelled", "batch_size": 64, "validation_split": 0},
+        data_config={
+            "unlabeled": digits / "unlabelled", "batch_size": 64,
+            "validation_split": validation_split,
+        },
         verbose=0,
     )  # fmt: skip
 
 
 def test_a_student_of_another_input_takes_the_teachers_classes(digits, tmp_path):
-    result = _distil(digits, tmp_path / "run", epochs=1)
+    result = _distil(digits, tmp_path / "run", epochs=2, validation_split=0.3, ema_momentum=0.9)
     model = kerascnn.load(result.model_path)
     assert model.input_shape == (None, 32, 32, 3)
     assert model.class_names == [str(d) for d in range(10)]
@@ -81,25 +84,16 @@ def test_a_student_of_another_input_takes_the_teachers_classes(digits, tmp_path)
     assert len(model.provenance["teacher_weights_sha256"]) == 64
     assert result.test_report.examples == 200
     record = json.loads((tmp_path / "run" / "distill.json").read_text())
-    assert record["data"]["sizes"] == {"train": 100, "test": 200, "unlabeled": 300}
+    sizes = {"train": 70, "validation": 30, "test": 200, "unlabeled": 300}
+    assert record["data"]["sizes"] == sizes
     assert record["distill"] == {"temperature": 4.0, "student_loss_weight": 0.1}
-
-
-def test_validation_scores_the_averaged_student_it_ends_with(digits, tmp_path):
-    student = create_model(
-        "tinyvgg_8k", input_shape=(32, 32, 3), class_names=[str(d) for d in range(10)]
-    )
-    data_config = {"batch_size": 16, "validation_split": 0.3}
-    result = distill(
-        "lenet5.mnist", student, digits / "labelled", tmp_path / "run",
-        TrainConfig(epochs=2, learning_rate=5e-3, ema_momentum=0.9, seed=0),
-        data_config=data_config, verbose=0,
-    )  # fmt: skip
-    history = json.loads((tmp_path / "run" / "history.json").read_text())
     # The student ends as validation last scored it: the average of its
     # weights, with batch norm statistics for the average (Keras'
     # SwapEMAWeights would score the trained weights' statistics).
-    report = evaluate(result.model, digits / "labelled", "validation", data_config=data_config)
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    report = evaluate(
+        model, digits / "labelled", "validation", data_config={"validation_split": 0.3}
+    )
     assert report.examples == 30
     assert history[-1]["val_accuracy"] == pytest.approx(report.accuracy, abs=1e-6)
 
