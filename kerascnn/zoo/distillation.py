@@ -276,13 +276,10 @@ def distill(
     validation = data.splits.get("validation")
     guard = DivergenceGuard()
     epoch_log = _EpochLog(run_dir / HISTORY_JSON)
+    average = config.ema_momentum is not None
     callbacks = [
         guard,
-        *(
-            [AveragedWeights(student_data.train, network=student)]
-            if config.ema_momentum is not None
-            else []
-        ),
+        *([AveragedWeights(student_data.train, network=student)] if average else []),
         keras.callbacks.BackupAndRestore(str(backup)),
         epoch_log,
     ]
