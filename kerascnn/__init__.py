@@ -40,7 +40,7 @@ _EXPORTS = {
     "UsageError": "kerascnn.errors",
 }
 # What Keras must know to deserialize kerascnn models.
-_KERAS_CLASSES = ("kerascnn.layers", "kerascnn.builder", "kerascnn.losses")
+_KERAS_CLASSES = ("kerascnn.layers", "kerascnn.builder", "kerascnn.losses", "kerascnn.optimizers")
 
 __all__ = [
     "ConvBlockSpec",

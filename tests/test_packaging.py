@@ -46,14 +46,21 @@ def test_import_does_not_load_heavy_dependencies(modules, keras):
 
 
 def test_a_keras_file_of_kerascnn_classes_loads_through_kerascnn(tmp_path):
+    from kerascnn.optimizers import AveragingSGD
     from kerascnn.zoo import create_model
 
-    create_model("lenet5", class_names=list("abcdefghij")).save(tmp_path / "m.keras")
+    model = create_model("lenet5", class_names=list("abcdefghij"))
+    # Compiled as a run that averages its weights saves its checkpoints.
+    model.compile(AveragingSGD(0.1, use_ema=True), "sparse_categorical_crossentropy")
+    model.save(tmp_path / "m.keras")
     # A fresh process: nothing of kerascnn is registered until it loads the file.
-    code = f"import kerascnn; print(kerascnn.load({str(tmp_path / 'm.keras')!r}).class_names[:2])"
+    code = (
+        f"import kerascnn; m = kerascnn.load({str(tmp_path / 'm.keras')!r}); "
+        "print(type(m.optimizer).__name__, m.class_names[:2])"
+    )
     result = _run("-c", code)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-2:] == ["['a',", "'b']"]
+    assert result.stdout.split()[-3:] == ["AveragingSGD", "['a',", "'b']"]
 
 
 @pytest.mark.slow

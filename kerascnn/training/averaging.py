@@ -8,6 +8,14 @@ MNIST (AdamW 3e-3, momentum 0.999) validated at 9.8% after two epochs and
 57% after four, with 98% training accuracy. As PyTorch's `swa_utils.update_bn`
 does for averaged models, `AveragedWeights` recomputes batch norm's
 statistics for the average before scoring or saving it.
+
+Keras also starts the average at the first step's weights with the full
+momentum, so after `t` steps the start still weighs `momentum ** t`: 0.999
+over a 180-step fine-tuning run is 84% start, and `tinyvgg_8k_full` with
+rotated digits validated at 9.8%, 9.8%, 14% and 43% after its first four
+epochs (446 steps each). Runs that average use `kerascnn.optimizers`,
+which ramp the momentum up as TensorFlow's
+`tf.train.ExponentialMovingAverage(num_updates=step)` does.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from kerascnn import __version__, atomic_files
 from kerascnn.builder import ConvNet, build_model, head_activation
 from kerascnn.errors import MissingInputError, OutputExistsError, TrainingDiverged, UsageError
 from kerascnn.losses import classification_loss
+from kerascnn.optimizers import AveragingAdam, AveragingAdamW, AveragingSGD
 from kerascnn.spec import ConvNetSpec
 from kerascnn.training.averaging import AveragedWeights
 from kerascnn.training.checkpointing import (
@@ -78,14 +79,21 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
             warmup_target=lr if warmup else None,
             warmup_steps=warmup,
         )
+    optimizer = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW}.get(
+        config.optimizer, keras.optimizers.SGD
+    )
     average = {}
     if config.ema_momentum is not None:
+        # Keras' own average starts at full momentum; these ramp it up.
+        optimizer = {"adam": AveragingAdam, "adamw": AveragingAdamW}.get(
+            config.optimizer, AveragingSGD
+        )
         average = {"use_ema": True, "ema_momentum": config.ema_momentum}
     if config.optimizer == "adam":
-        return keras.optimizers.Adam(lr, **average)
+        return optimizer(lr, **average)
     if config.optimizer == "adamw":
-        return keras.optimizers.AdamW(lr, weight_decay=config.weight_decay, **average)
-    return keras.optimizers.SGD(
+        return optimizer(lr, weight_decay=config.weight_decay, **average)
+    return optimizer(
         lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay or None, **average
     )
 

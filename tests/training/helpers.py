@@ -31,6 +31,23 @@ class StepWeights(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         self.steps.append([v.numpy().copy() for v in self.model.trainable_variables])
 
+    def reference_average(self, momentum: float) -> list:
+        """The moving average of these weights as TensorFlow's own
+        `tf.train.ExponentialMovingAverage(momentum, num_updates=step)`
+        keeps it, started at the first step's weights."""
+        import tensorflow as tf
+
+        step = tf.Variable(0)
+        average = tf.train.ExponentialMovingAverage(momentum, num_updates=step)
+        tracked = [tf.Variable(w) for w in self.steps[0]]
+        average.apply(tracked)  # its shadows start at the variables' values
+        for t, weights in enumerate(self.steps[1:], start=1):
+            for variable, value in zip(tracked, weights, strict=True):
+                variable.assign(value)
+            step.assign(t)
+            average.apply(tracked)
+        return [average.average(v).numpy() for v in tracked]
+
 
 def write_spec(tmp_path) -> str:
     path = tmp_path / "small.json"

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerascnn.optimizers import AveragingSGD
 from kerascnn.training.averaging import AveragedWeights
 
 from .helpers import StepWeights
@@ -25,12 +26,13 @@ def test_the_average_gets_its_own_batch_norm_statistics_and_gives_them_back():
     train = tf.data.Dataset.from_tensor_slices((images, labels)).batch(16)
     model = _network()
     model.compile(
-        keras.optimizers.SGD(0.05, use_ema=True, ema_momentum=0.8),
+        AveragingSGD(0.05, use_ema=True, ema_momentum=0.5),
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         steps_per_execution=1,
     )
     average, steps = AveragedWeights(train, max_images=64), StepWeights()
-    model.fit(train, epochs=1, callbacks=[average, steps], shuffle=False, verbose=0)
+    # 12 steps: the momentum ramps up ((1 + t) / (10 + t)) to step 8, then stays at 0.5.
+    model.fit(train, epochs=2, callbacks=[average, steps], shuffle=False, verbose=0)
     np.testing.assert_array_equal(average.images, images[:64])
 
     # A freshly trained copy: fit ends by overwriting the weights with the
@@ -38,9 +40,7 @@ def test_the_average_gets_its_own_batch_norm_statistics_and_gives_them_back():
     for variable, value in zip(model.trainable_variables, steps.steps[-1], strict=True):
         variable.assign(value)
     trained = [w.copy() for w in model.get_weights()]
-    expected = steps.steps[0]  # NumPy oracle of Keras' averaging
-    for weights in steps.steps[1:]:
-        expected = [0.8 * a + 0.2 * w for a, w in zip(expected, weights, strict=True)]
+    expected = steps.reference_average(0.5)
 
     with average.applied():
         for variable, value in zip(model.trainable_variables, expected, strict=True):

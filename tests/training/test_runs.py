@@ -96,11 +96,7 @@ def test_an_averaging_run_validates_and_keeps_the_average(tfds_data_dir, tmp_pat
     steps = StepWeights()
     result = train(SMALL_SPEC, data, tmp_path, config, test=False, verbose=0, callbacks=[steps])
 
-    # NumPy oracle of Polyak averaging as Keras defines it: the first step's
-    # weights, then average <- m * average + (1 - m) * weights after each step.
-    average = steps.steps[0]
-    for weights in steps.steps[1:]:
-        average = [0.9 * a + 0.1 * w for a, w in zip(average, weights, strict=True)]
+    average = steps.reference_average(0.9)
     best = keras.saving.load_model(result.best_model_path)
     checkpoint = keras.saving.load_model(tmp_path / "checkpoint.keras")
     for ours, expected in zip(best.trainable_weights, average, strict=True):
