@@ -9,13 +9,11 @@ MNIST (AdamW 3e-3, momentum 0.999) validated at 9.8% after two epochs and
 does for averaged models, `AveragedWeights` recomputes batch norm's
 statistics for the average before scoring or saving it.
 
-Keras also starts the average at the first step's weights with the full
-momentum, so after `t` steps the start still weighs `momentum ** t`: 0.999
-over a 180-step fine-tuning run is 84% start, and `tinyvgg_8k_full` with
-rotated digits validated at 9.8%, 9.8%, 14% and 43% after its first four
-epochs (446 steps each). Runs that average use `kerascnn.optimizers`,
-which ramp the momentum up as TensorFlow's
-`tf.train.ExponentialMovingAverage(num_updates=step)` does.
+Keras also averages from the first step at full momentum, which keeps the
+untrained weights in the average for thousands of steps (`tinyvgg_8k_full`
+with rotated digits validated at 9.8%, 9.8%, 14% and 43% after its first
+four epochs of 446 steps): runs that average train with
+`kerascnn.optimizers`, which ramp the momentum up.
 """
 
 from __future__ import annotations
