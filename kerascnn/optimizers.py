@@ -42,7 +42,7 @@ class _MomentumWarmup:
 @keras.saving.register_keras_serializable(package="kerascnn")
 class AveragingSGD(_MomentumWarmup, keras.optimizers.SGD):
     """`keras.optimizers.SGD` whose moving average (`use_ema=True`) ramps
-    its momentum up from 0.1 to `ema_momentum`.
+    its momentum up to `ema_momentum` over the first steps.
 
     Example:
     >>> AveragingSGD(0.1, momentum=0.9, use_ema=True, ema_momentum=0.999)

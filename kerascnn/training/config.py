@@ -38,10 +38,11 @@ class TrainConfig:
         ema_momentum: None, or keep an exponential moving average of the
             trainable weights, updated every step with this momentum (e.g.
             0.999, an average over about the last 1,000 steps; Keras'
-            `use_ema`, with the momentum ramped up over the first steps,
-            see `kerascnn.optimizers`). Validation, `best.keras` and a distilled student use
-            the average, with batch norm statistics recomputed for it on
-            2,048 training images (Keras averages trainable weights only).
+            `use_ema`, the momentum ramped up over the first steps as
+            `kerascnn.optimizers` does). Validation, `best.keras` and a
+            distilled student use the average, with batch norm statistics
+            recomputed for it on 2,048 training images (Keras averages
+            trainable weights only).
         monitor: Metric that picks the best model (`val_accuracy`; falls
             back to `accuracy` without validation data).
         seed: Makes the run reproducible: weights, ops, and the data's
