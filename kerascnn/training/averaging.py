@@ -10,10 +10,8 @@ does for averaged models, `AveragedWeights` recomputes batch norm's
 statistics for the average before scoring or saving it.
 
 Keras also averages from the first step at full momentum, which keeps the
-untrained weights in the average for thousands of steps (`tinyvgg_8k_full`
-with rotated digits validated at 9.8%, 9.8%, 14% and 43% after its first
-four epochs of 446 steps): runs that average train with
-`kerascnn.optimizers`, which ramp the momentum up.
+untrained weights in the average for thousands of steps: runs that average
+train with `kerascnn.optimizers`, which ramp the momentum up.
 """
 
 from __future__ import annotations
