@@ -1,4 +1,5 @@
-"""Averaged weights are scored and saved with batch norm statistics of their own."""
+"""Averaged weights ramp up as TensorFlow's do, and are scored and saved
+with batch norm statistics of their own."""
 
 import keras
 import numpy as np
@@ -18,7 +19,7 @@ def _network():
     return keras.Model(inputs, outputs)
 
 
-def test_the_average_gets_its_own_batch_norm_statistics_and_gives_them_back():
+def test_the_average_ramps_as_tensorflows_gets_its_own_batch_norm_statistics_and_gives_them_back():
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     images = rng.normal(2.0, 3.0, (96, 8, 8, 1)).astype("float32")
