@@ -59,11 +59,11 @@ def main():
         f"{args.batch_size}, {args.epochs} epochs ({steps} steps), moving average "
         f"momentum {args.momentum}; Keras {keras.__version__}"
     )
-    ramped = run.AveragingAdam
+    adam = run.OPTIMIZER_CLASSES["adam"]
     results = {}
     for name in ("none", "keras", "kerascnn"):
         # NOTE: `keras` swaps Keras' own Adam in where the trainer takes kerascnn's.
-        run.AveragingAdam = keras.optimizers.Adam if name == "keras" else ramped
+        run.OPTIMIZER_CLASSES["adam"] = (adam[0], adam[0]) if name == "keras" else adam
         config = TrainConfig(
             epochs=args.epochs,
             optimizer="adam",
@@ -82,7 +82,7 @@ def main():
             f"test {100 * test:.2f}%",
             flush=True,
         )
-    run.AveragingAdam = ramped
+    run.OPTIMIZER_CLASSES["adam"] = adam
     if args.json:
         Path(args.json).write_text(json.dumps({"steps": steps, **results}, indent=2))
 

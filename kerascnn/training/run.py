@@ -68,6 +68,15 @@ class TrainResult:
     test_report: object = None
 
 
+# Each optimizer name: Keras' optimizer, and the one a run that averages its
+# weights takes (Keras' own average starts at full momentum; these ramp it up).
+OPTIMIZER_CLASSES = {
+    "adam": (keras.optimizers.Adam, AveragingAdam),
+    "adamw": (keras.optimizers.AdamW, AveragingAdamW),
+    "sgd": (keras.optimizers.SGD, AveragingSGD),
+}
+
+
 def make_optimizer(config: TrainConfig, steps_per_epoch: int):
     """The config's optimizer with its learning-rate schedule (warmup, cosine)."""
     lr = config.learning_rate
@@ -79,15 +88,10 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
             warmup_target=lr if warmup else None,
             warmup_steps=warmup,
         )
-    optimizer = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW}.get(
-        config.optimizer, keras.optimizers.SGD
-    )
-    average = {}
+    plain, averaging = OPTIMIZER_CLASSES[config.optimizer]
+    optimizer, average = plain, {}
     if config.ema_momentum is not None:
-        # Keras' own average starts at full momentum; these ramp it up.
-        optimizer = {"adam": AveragingAdam, "adamw": AveragingAdamW}.get(
-            config.optimizer, AveragingSGD
-        )
+        optimizer = averaging
         average = {"use_ema": True, "ema_momentum": config.ema_momentum}
     if config.optimizer == "adam":
         return optimizer(lr, **average)
