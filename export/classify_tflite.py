@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
@@ -20,6 +21,11 @@ from image_input import load_image, quantize, run_command_line, top_k
 
 
 def read_metadata(path: str) -> dict:
+    # A `--format micro` flatbuffer stays bare for firmware; its folder holds
+    # the same metadata beside it.
+    beside = Path(path).with_name("kerascnn_metadata.json")
+    if not zipfile.is_zipfile(path) and beside.is_file():
+        return json.loads(beside.read_text(encoding="utf-8"))
     with zipfile.ZipFile(path) as archive:
         return json.loads(archive.read("kerascnn_metadata.json"))
 
