@@ -183,6 +183,15 @@ def test_a_microcontroller_answers_with_the_users_class_name(journey, cifar10_fo
         )
         interpreter.invoke()
         assert metadata["class_names"][int(np.argmax(interpreter.get_output(0)))] == expected
+        # The standalone runner reads the bare flatbuffer's metadata from its folder.
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "export" / "classify_tflite.py"),
+             str(folder / "model.tflite"), str(photo)],
+            capture_output=True, text=True, encoding="utf-8", check=False,
+            env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines()[0].split("\t")[0] == expected
 
 
 @pytest.mark.slow
