@@ -13,14 +13,27 @@ import json
 import sys
 
 import onnxruntime
-from image_input import load_image, run_command_line, top_k
+from image_input import NotAKerascnnModel, load_image, run_command_line, top_k
+from onnxruntime.capi.onnxruntime_pybind11_state import InvalidProtobuf
 
 
 def classify(model_path: str, image_path: str, k: int = 5) -> list:
     """[(class name, probability), ...] for one image, best first."""
     with open(model_path, "rb") as f:  # bytes: any file name, UTF-8 or not
-        session = onnxruntime.InferenceSession(f.read(), providers=["CPUExecutionProvider"])
-    metadata = json.loads(session.get_modelmeta().custom_metadata_map["kerascnn"])
+        try:
+            session = onnxruntime.InferenceSession(f.read(), providers=["CPUExecutionProvider"])
+        except InvalidProtobuf:
+            raise NotAKerascnnModel(
+                f"model '{model_path}' is not an ONNX file; pass the .onnx that kerascnn "
+                "export wrote"
+            ) from None
+    metadata = session.get_modelmeta().custom_metadata_map.get("kerascnn")
+    if metadata is None:
+        raise NotAKerascnnModel(
+            f"model '{model_path}' carries no kerascnn metadata; pass the .onnx that "
+            "kerascnn export wrote"
+        )
+    metadata = json.loads(metadata)
     pixels = load_image(image_path, metadata["preprocessing"])
     name = session.get_inputs()[0].name
     # By name: an export made with --feature-maps has more outputs than this one.

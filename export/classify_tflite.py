@@ -17,17 +17,25 @@ from pathlib import Path
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
-from image_input import load_image, quantize, run_command_line, top_k
+from image_input import NotAKerascnnModel, load_image, quantize, run_command_line, top_k
+
+METADATA = "kerascnn_metadata.json"
 
 
 def read_metadata(path: str) -> dict:
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            if METADATA in archive.namelist():
+                return json.loads(archive.read(METADATA))
     # A `--format micro` flatbuffer stays bare for firmware; its folder holds
     # the same metadata beside it.
-    beside = Path(path).with_name("kerascnn_metadata.json")
-    if not zipfile.is_zipfile(path) and beside.is_file():
+    beside = Path(path).with_name(METADATA)
+    if beside.is_file():
         return json.loads(beside.read_text(encoding="utf-8"))
-    with zipfile.ZipFile(path) as archive:
-        return json.loads(archive.read("kerascnn_metadata.json"))
+    raise NotAKerascnnModel(
+        f"model '{path}' carries no {METADATA}; pass a .tflite that kerascnn export "
+        f"wrote, or keep {METADATA} beside a --format micro flatbuffer"
+    )
 
 
 def classify(model_path: str, image_path: str, k: int = 5) -> list:

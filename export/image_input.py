@@ -11,6 +11,11 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 
+class NotAKerascnnModel(ValueError):
+    """The model file is not one kerascnn exported: it carries no class names
+    or preprocessing to answer with."""
+
+
 def load_image(path: str, preprocessing: dict) -> np.ndarray:
     """A (1, H, W, C) float32 array of raw 0-255 pixels, as the artifact expects.
 
@@ -58,6 +63,8 @@ def run_command_line(classify, description: str, suffix: str, argv=None) -> int:
         answers = classify(args.model, args.image, args.top)
     except UnidentifiedImageError:
         parser.error(f"image '{args.image}' is not an image Pillow can read; pass a PNG or JPEG")
+    except NotAKerascnnModel as error:
+        parser.error(str(error))
     for name, probability in answers:
         print(f"{name}\t{probability:.4f}")
     return 0

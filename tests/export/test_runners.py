@@ -96,3 +96,38 @@ def test_runner_answers_bad_paths_in_one_line(runner, lenet5_export, digits, blo
         assert result.returncode == 2, result.stderr
         assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
         assert result.stdout == ""
+
+
+def _without_kerascnn_metadata(artifact, folder):
+    """The same network as `artifact`, saved without what kerascnn adds to it."""
+    bare = folder / artifact.name
+    if artifact.suffix == ".onnx":
+        import onnx
+
+        model = onnx.load(artifact)
+        del model.metadata_props[:]
+        onnx.save(model, bare)
+    else:
+        # The metadata is a zip appended to the flatbuffer: keep what precedes it.
+        data = artifact.read_bytes()
+        bare.write_bytes(data[: data.index(b"PK\x03\x04")])
+    return bare
+
+
+@pytest.mark.parametrize("runner", ["classify_tflite.py", "classify_onnx.py"])
+def test_runner_answers_a_model_kerascnn_did_not_write_in_one_line(
+    runner, lenet5_export, digits, blocker, tmp_path
+):
+    out, _ = lenet5_export
+    artifact = out / ("model.tflite" if runner.endswith("tflite.py") else "model.opset17.onnx")
+    garbage = tmp_path / f"garbage{artifact.suffix}"
+    garbage.write_bytes(b"not a model")
+    env = {**os.environ, "PYTHONPATH": str(blocker)}
+    for model in (_without_kerascnn_metadata(artifact, tmp_path), garbage):
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "export" / runner), str(model), str(digits[0][0])],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        assert f"model '{model}'" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr and result.stdout == "", result.stderr
