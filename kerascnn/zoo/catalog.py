@@ -233,6 +233,13 @@ def model_info(name: str) -> ModelInfo:
     """
     from kerascnn.describe import describe
 
+    if Path(name).is_file():
+        raise ZooError(
+            f"'{name}' is a file, not a zoo name: `kerascnn info` describes the zoo's models "
+            f"and presets, or a preset folder (`kerascnn models` lists them). To measure a "
+            f"model file, run "
+            f"`kerascnn evaluate {name} --data ...`."
+        )
     metadata = None
     if "." in name:
         preset = resolve_preset(name)

@@ -204,3 +204,12 @@ def test_a_broken_plugin_is_skipped_with_a_warning(plugin_site, tmp_path):
 def test_registered_spec_functions_return_specs():
     for name in list_models():
         assert isinstance(registry.get_entry(name).spec(), ConvNetSpec)
+
+
+def test_model_info_of_a_model_file_says_what_it_takes(tmp_path, monkeypatch):
+    # A user's export, named like a preset ("name.tag"): one line saying what
+    # `info` reads and how to measure the file instead.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.tflite").write_bytes(b"TFL3")
+    with pytest.raises(ZooError, match=r"'model.tflite' is a file.*kerascnn evaluate model.tflite"):
+        model_info("model.tflite")
