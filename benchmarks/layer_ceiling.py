@@ -4,12 +4,12 @@
 (SGEMM) rate a whole training step reaches. This one says how much of the
 gap is the framework and how much the kernels: it times each layer that does
 arithmetic (those `kerascnn describe` counts multiply-accumulates for:
-convolutions and dense layers) alone, forward and
-backward at the training batch size (the gradient to its input, except for
-the first layer, whose input is the data, and to its weights), and adds the
-times up. Dividing the batch by that sum gives a ceiling in images per
-second that no change outside the kernels (steps per execution, input
-pipeline, fused ops, threads) can pass; its share of SGEMM is counted as
+convolutions and dense layers) alone, forward and backward at the training
+batch size (the gradient to its input, except for the first layer, whose
+input is the data, and to its weights), and adds the times up. Dividing
+the batch by that sum gives a ceiling in images per second that no change
+outside the kernels (steps per execution, input pipeline, fused ops,
+threads) can pass; its share of SGEMM is counted as
 `benchmarks/training.py` counts (3 x 2 x the forward MACs of `kerascnn
 describe`), so the two tables compare row by row.
 
@@ -32,11 +32,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import tensorflow as tf
+from training import INPUT_SHAPES  # benchmarks/training.py, beside this file
 
 from kerascnn.describe import describe
 from kerascnn.zoo import create_model
 
-INPUT_SHAPES = {"lenet5": (28, 28, 1), "tinyvgg_8k": (28, 28, 1)}
 # Layer steps per timed call (see _layer_step).
 REPEATS = 16
 
@@ -53,7 +53,7 @@ def _median_seconds(fn, rounds: int) -> float:
 
 
 def sgemm_rate(rounds: int) -> float:
-    """FLOP/s of a 2048^3 float32 matmul, as benchmarks/training.py measures it."""
+    """FLOP/s of benchmarks/training.py's 2048^3 float32 matmul (median of calls)."""
     n = 2048
     a = tf.random.normal((n, n))
     b = tf.transpose(a)

@@ -119,6 +119,12 @@ def resolve_preset(source: str | Path, *, sha256: str | None = None) -> _presets
         return _presets.read_preset(_presets.fetch_preset(url, checksum))
     if Path(text).is_dir():
         return _presets.read_preset(text)
+    if Path(text).is_file():
+        raise ZooError(
+            f"'{text}' is a file, not a zoo name or preset folder (`kerascnn models` lists "
+            f"them). A model file loads with `kerascnn.load('{text}')`; `kerascnn evaluate "
+            f"{text} --data ...` measures it."
+        )
     raise unknown_name(text, names + list(registered_models()))
 
 
@@ -233,13 +239,6 @@ def model_info(name: str) -> ModelInfo:
     """
     from kerascnn.describe import describe
 
-    if Path(name).is_file():
-        raise ZooError(
-            f"'{name}' is a file, not a zoo name: `kerascnn info` describes the zoo's models "
-            f"and presets, or a preset folder (`kerascnn models` lists them). To measure a "
-            f"model file, run "
-            f"`kerascnn evaluate {name} --data ...`."
-        )
     metadata = None
     if "." in name:
         preset = resolve_preset(name)

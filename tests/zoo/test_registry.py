@@ -206,10 +206,13 @@ def test_registered_spec_functions_return_specs():
         assert isinstance(registry.get_entry(name).spec(), ConvNetSpec)
 
 
-def test_model_info_of_a_model_file_says_what_it_takes(tmp_path, monkeypatch):
+def test_a_model_file_where_a_zoo_name_goes_says_what_to_do_instead(tmp_path, monkeypatch):
     # A user's export, named like a preset ("name.tag"): one line saying what
-    # `info` reads and how to measure the file instead.
+    # the zoo reads and how to load or measure the file instead.
     monkeypatch.chdir(tmp_path)
     (tmp_path / "model.tflite").write_bytes(b"TFL3")
-    with pytest.raises(ZooError, match=r"'model.tflite' is a file.*kerascnn evaluate model.tflite"):
-        model_info("model.tflite")
+    for zoo_call in (model_info, create_model):
+        with pytest.raises(
+            ZooError, match=r"'model.tflite' is a file.*kerascnn evaluate model.tflite"
+        ):
+            zoo_call("model.tflite")
